@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'LABELS', 'prior_params', 'log_weight_prior', 'aevb_objective', 'Adagrad', 'IndexStream',
            'TrainConfig', 'train_config', 'event_steps', 'evaluate_bound', 'save_checkpoint', 'load_checkpoint',
-           'load_model', 'make_optimizer', 'make_objective', 'is_dynamic', 'write_metrics', 'train_steps', 'train']
+           'load_model', 'make_optimizer', 'make_objective', 'is_dynamic', 'write_metrics', 'train_steps', 'eval_sets',
+           'train']
 
 # %% ../nbs/05_aevb.ipynb #f07a91df
 import math, os, sys, time, json, csv
@@ -263,6 +264,16 @@ def train_steps(model, opt, objective, x, idx, prior, decay, dynamic, acc):
     return acc
 
 # %% ../nbs/05_aevb.ipynb #1cd21b4e
+def eval_sets(xtr, xte, cfg, dynamic):
+    "The fixed evaluation sets `{'train': ..., 'test': ...}`: the first `cfg.eval_n` points (all if 0), binarized once with a fixed seed under dynamic binarization."
+    g = torch.Generator(device=xtr.device); g.manual_seed(_block_seed(cfg.seed, -1))
+    out = {}
+    for name, x in (('train', xtr), ('test', xte)):
+        if x is None: continue
+        x = x[:cfg.eval_n] if cfg.eval_n else x
+        out[name] = torch.bernoulli(x, generator=g) if dynamic else x
+    return out
+
 def train(model, data, cfg=None, out_dir=None, objective=None, resume=False, progress=None, meta=None):
     "Algorithm 1 (AEVB) on `data.x_train` with `cfg`; evaluates on `data.x_train`/`data.x_test`; returns the history (list of dicts, see `LABELS`). `meta`: extra primitives saved with the run."
     cfg = (cfg or TrainConfig()).validate()
@@ -278,13 +289,7 @@ def train(model, data, cfg=None, out_dir=None, objective=None, resume=False, pro
     prior, decay = prior_params(model, cfg.weight_prior), M / N
     n_steps = math.ceil(cfg.n_samples / M)
     events = event_steps(n_steps, M, cfg.eval_every, cfg.eval_per_decade, cfg.checkpoint_every)
-    # fixed evaluation sets (binarized once, with a fixed seed, under dynamic binarization)
-    g = torch.Generator(device=dev); g.manual_seed(_block_seed(cfg.seed, -1))
-    ev_sets = {}
-    for name, x in (('train', xtr), ('test', xte)):
-        if x is None: continue
-        x = x[:cfg.eval_n] if cfg.eval_n else x
-        ev_sets[name] = torch.bernoulli(x, generator=g) if dynamic else x
+    ev_sets = eval_sets(xtr, xte, cfg, dynamic)
     ckpt = Path(out_dir) / 'checkpoint.pt' if out_dir is not None else None
     meta = dict(data=dict(name=getattr(data, 'name', None), info=dict(getattr(data, 'info', {}) or {}), n_train=N,
                           n_test=0 if xte is None else len(xte)),

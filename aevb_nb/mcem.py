@@ -15,7 +15,7 @@ from .densities import log_std_normal, log_bernoulli, log_normal
 from .hmc import HMC
 from .marginal import log_marginal_hmc
 from .aevb import (TrainConfig, log_weight_prior, make_optimizer, IndexStream, event_steps, is_dynamic,
-                          save_checkpoint, _block_seed)
+                          save_checkpoint, eval_sets)
 
 # %% ../nbs/10_mcem.ipynb #dae67c93
 class DecoderModel(nn.Module):
@@ -111,12 +111,7 @@ def train_mcem(model, data, cfg=None, out_dir=None, n_leapfrog=10, n_updates=5, 
     n_iters = math.ceil(cfg.n_samples / per_iter)
     events = event_steps(n_iters, per_iter, cfg.eval_every, cfg.eval_per_decade, cfg.checkpoint_every)
     eval_hmc = dict(dict(n_samples=50, n_leapfrog=4), **(eval_hmc or {}))
-    g = torch.Generator(device=dev); g.manual_seed(_block_seed(cfg.seed, -1))
-    ev_sets = {}
-    for name, x in (('train', xtr), ('test', xte)):
-        if x is None: continue
-        x = x[:cfg.eval_n] if cfg.eval_n else x
-        ev_sets[name] = torch.bernoulli(x, generator=g) if dynamic else x
+    ev_sets = eval_sets(xtr, xte, cfg, dynamic)
     torch.default_generator.manual_seed(cfg.seed)
     if dev.type == 'cuda': torch.cuda.manual_seed(cfg.seed)
     Z = torch.randn(N, model.z_dim, device=dev, dtype=dtype)           # persistent chains, one per datapoint
