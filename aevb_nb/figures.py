@@ -118,5 +118,5 @@ def plot_manifold(model, image_shape, n=20, path=None, title='learned 2-D manifo
     "Fig. 4: decoder means on `manifold_grid(n)` tiled as an n x n image (needs `model.z_dim == 2`)."
     if model.z_dim != 2: raise ValueError(f'the manifold plot needs a 2-D latent space, model has z_dim={model.z_dim}')
     dev = next(model.parameters()).device
-    img = tile_images(model.decode(manifold_grid(n, dev)), image_shape, ncol=n, pad=0)
+    img = tile_images(model.decode(manifold_grid(n, dev)), image_shape, ncol=n, pad=1)   # 1-px white gaps: small images (8x8 digits) stay legible
     return show_image(img, title=title, path=path, scale=1.5)
