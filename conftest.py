@@ -17,7 +17,7 @@ ROOT = Path(__file__).parent
 def _tst_flags():
     cfg = ConfigParser(delimiters=['='])
     cfg.read(ROOT / 'settings.ini', encoding='utf-8')
-    return cfg['DEFAULT'].get('tst_flags', '').replace('|', ' ').split()
+    return cfg['DEFAULT'].get('tst_flags', '').split()   # space-separated, exactly as nbdev_test reads it
 
 
 def pytest_addoption(parser):
