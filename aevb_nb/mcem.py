@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from .densities import log_std_normal, log_bernoulli, log_normal
+from .models import decoder_log_likelihood
 from .hmc import HMC
 from .marginal import log_marginal_hmc
 from .aevb import (TrainConfig, log_weight_prior, make_optimizer, IndexStream, event_steps, is_dynamic,
@@ -34,9 +35,7 @@ class DecoderModel(nn.Module):
         return log_std_normal(z)
     def log_likelihood(self, x, z):
         r"$\log p_\theta(x|z)$ (eq. 11 or 12), broadcasting sample dims of `z`."
-        if self.likelihood == 'bernoulli': return log_bernoulli(x, self.decoder(z))
-        mu, logvar = self.decoder(z)
-        return log_normal(x, mu, logvar)
+        return decoder_log_likelihood(self.decoder(z), x, self.likelihood)
     def decode(self, z):
         "Mean of $p_\theta(x|z)$."
         return torch.sigmoid(self.decoder(z)) if self.likelihood == 'bernoulli' else self.decoder(z)[0]

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'LOGVAR_MIN', 'LOGVAR_MAX', 'PRESETS', 'mlp_trunk', 'soft_clamp', 'GaussianMLP', 'BernoulliMLP',
-           'init_paper_', 'VAE', 'make_vae']
+           'init_paper_', 'decoder_log_likelihood', 'VAE', 'make_vae']
 
 # %% ../nbs/03_models.ipynb #9abccaa8
 import math
@@ -73,6 +73,13 @@ def init_paper_(module, std=0.01):
     for p in module.parameters(): p.normal_(0.0, std)
     return module
 
+# %% ../nbs/03_models.ipynb #b3f356e1
+def decoder_log_likelihood(out, x, likelihood):
+    r"$\log p_\theta(x|z)$ from a decoder's output: logits (eq. 11, `'bernoulli'`) or `(mu, logvar)` (eq. 12, `'gaussian'`)."
+    if likelihood == 'bernoulli': return log_bernoulli(x, out)
+    if likelihood == 'gaussian': return log_normal(x, *out)
+    raise ValueError(f"unknown likelihood {likelihood!r}: 'bernoulli' or 'gaussian'")
+
 # %% ../nbs/03_models.ipynb #9810ad83
 class VAE(nn.Module):
     r"The variational auto-encoder (section 3): prior $\mathcal N(0,I)$, Gaussian MLP encoder, Bernoulli or Gaussian MLP decoder."
@@ -95,9 +102,7 @@ class VAE(nn.Module):
 
     def log_likelihood(self, x, z):
         r"$\log p_\theta(x|z)$: eq. 11 (Bernoulli) or eq. 12 (Gaussian); `z` may have leading sample dims."
-        if self.likelihood == 'bernoulli': return log_bernoulli(x, self.decoder(z))
-        mu, logvar = self.decoder(z)
-        return log_normal(x, mu, logvar)
+        return decoder_log_likelihood(self.decoder(z), x, self.likelihood)
 
     def kl(self, q):
         r"$D_{KL}(q_\phi(z|x)\,\|\,p_\theta(z))$ in closed form (Appendix B)."
