@@ -6,7 +6,7 @@
 __all__ = ['shard_slice', 'sharded_objective', 'allreduce_grad_hooks', 'evaluate_bound_sharded', 'DataParallelAEVB',
            'train_data_parallel', 'spawn_data_parallel', 'main']
 
-# %% ../nbs/17_distributed.ipynb #9ba315ac
+# %% ../nbs/17_distributed.ipynb #4a4fa6ed
 import argparse, contextlib, os
 import torch
 import torch.distributed as dist
@@ -17,14 +17,14 @@ from .loop import run, seeded, train_config
 from .aevb import AEVB
 from .performance import GivenNoise
 
-# %% ../nbs/17_distributed.ipynb #dc6ce4a5
+# %% ../nbs/17_distributed.ipynb #dabeea6e
 def shard_slice(M, rank, world):
     "Rows `[rank*M//world, (rank+1)*M//world)` of a global minibatch of `M` rows: rank `rank`'s contiguous shard."
     if not 0 <= rank < world: raise ValueError(f'rank must be in 0..{world - 1}, got {rank}')
     if M < world: raise ValueError(f'a minibatch of {M} rows cannot be split over {world} ranks: use batch_size >= world size')
     return slice(rank * M // world, (rank + 1) * M // world)
 
-# %% ../nbs/17_distributed.ipynb #d19f0cee
+# %% ../nbs/17_distributed.ipynb #b85ec868
 def _rank_world(rank, world, group):
     "`(rank, world)` of the process group if initialized (else `(0, 1)`), unless given."
     on = dist.is_available() and dist.is_initialized()
@@ -45,13 +45,13 @@ def sharded_objective(estimator='B', L=1, rank=None, world=None, group=None):
         return b.sum(), tot / M
     return aevb_sharded
 
-# %% ../nbs/17_distributed.ipynb #9d470e33
+# %% ../nbs/17_distributed.ipynb #74961798
 def allreduce_grad_hooks(model, group=None):
     "Register hooks that all-reduce (sum) each parameter's gradient once backward has accumulated it; returns the handles."
     def hook(p): dist.all_reduce(p.grad, op=dist.ReduceOp.SUM, group=group)
     return [p.register_post_accumulate_grad_hook(hook) for p in model.parameters() if p.requires_grad]
 
-# %% ../nbs/17_distributed.ipynb #cd8f1b46
+# %% ../nbs/17_distributed.ipynb #f5d10af1
 @torch.no_grad()
 def evaluate_bound_sharded(model, x, estimator='B', L=1, batch_size=1000, seed=None, rank=None, world=None, group=None):
     r"`evaluate_bound` with each batch split over the ranks (same noise): **lower bound, nats per datapoint**; without `dist`, rank `rank`'s part."
@@ -66,7 +66,7 @@ def evaluate_bound_sharded(model, x, estimator='B', L=1, batch_size=1000, seed=N
     if on and world > 1: dist.all_reduce(tot, group=group)
     return tot.item() / len(x)
 
-# %% ../nbs/17_distributed.ipynb #54e755a3
+# %% ../nbs/17_distributed.ipynb #174c63b4
 class DataParallelAEVB(AEVB):
     "`AEVB` data-parallel over the initialized process group: a shard of every minibatch per rank, gradients summed, evaluation split."
     def __init__(self, model, group=None):
@@ -90,16 +90,16 @@ class DataParallelAEVB(AEVB):
         self.close(); self.hooks = allreduce_grad_hooks(self.model, self.group)
 
     def evaluate(self, sets, cfg):
-        "The lower bound on each evaluation set, every batch split across the ranks."
+        "The lower bound on each evaluation set as `AEVB.evaluate` computes it (noise seeded with `cfg.seed`), every batch split across the ranks."
         return {f'{k}_bound': evaluate_bound_sharded(self.model, x, cfg.eval_estimator, cfg.eval_L, cfg.eval_batch_size,
-                                                     group=self.group) for k, x in sets.items()}
+                                                     cfg.seed, group=self.group) for k, x in sets.items()}
 
     def close(self):
         "Remove the gradient hooks (the model is an ordinary model again)."
         for h in self.hooks: h.remove()
         self.hooks = []
 
-# %% ../nbs/17_distributed.ipynb #e4f9cc74
+# %% ../nbs/17_distributed.ipynb #8790fbf1
 def train_data_parallel(model, data, cfg=None, out_dir=None, progress=None, meta=None, group=None):
     "Algorithm 1 data-parallel (`DataParallelAEVB` through `loop.run`); rank 0 alone writes `out_dir` and shows progress."
     method = DataParallelAEVB(model, group)
@@ -110,7 +110,7 @@ def train_data_parallel(model, data, cfg=None, out_dir=None, progress=None, meta
     finally:
         method.close()
 
-# %% ../nbs/17_distributed.ipynb #a0834304
+# %% ../nbs/17_distributed.ipynb #68a04745
 def _worker(rank, world, init_file, runs, out_path):
     "One rank of spawned data-parallel runs: gloo group via `init_file`; for each spec in `runs`, model, training, final state to `out_path`."
     torch.set_num_threads(1)
@@ -127,7 +127,7 @@ def _worker(rank, world, init_file, runs, out_path):
     finally:
         dist.destroy_process_group()
 
-# %% ../nbs/17_distributed.ipynb #c45aa801
+# %% ../nbs/17_distributed.ipynb #13f2d3b0
 def spawn_data_parallel(world, runs, out_path):
     "Run `_worker` on `world` spawned gloo processes; returns, per rank, one `dict(model=state_dict, history=...)` per run spec."
     import torch.multiprocessing as mp
@@ -136,7 +136,7 @@ def spawn_data_parallel(world, runs, out_path):
     mp.start_processes(_worker, args=(world, init_file, list(runs), out_path), nprocs=world, start_method='spawn')
     return [torch.load(f'{out_path}.rank{r}', weights_only=True) for r in range(world)]
 
-# %% ../nbs/17_distributed.ipynb #98617a0c
+# %% ../nbs/17_distributed.ipynb #a27de30c
 def main(argv=None):
     "Entry point for `torchrun --nproc_per_node W <script calling main()>`: data-parallel AEVB; rank 0 writes `--out-dir`."
     p = argparse.ArgumentParser(description='data-parallel AEVB (run under torchrun)')

@@ -6,27 +6,24 @@
 __all__ = ['tile_images', 'show_image', 'save_figure', 'plot_bounds', 'plot_samples', 'reconstruction_rows',
            'plot_reconstructions', 'manifold_grid', 'plot_manifold']
 
-# %% ../nbs/09_figures.ipynb #6d7c9c08
+# %% ../nbs/09_figures.ipynb #1428f0ba
 import math
 from pathlib import Path
 import numpy as np
 import torch
+from torchvision.utils import make_grid
 
-# %% ../nbs/09_figures.ipynb #24eefd84
+# %% ../nbs/09_figures.ipynb #92031073
 def _np(x):
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32)
 
 def tile_images(images, image_shape, ncol=None, pad=1, pad_value=1.0):
-    "Tile `images` (n, H*W) or (n, H, W) into one 2-D array, `ncol` per row (default: about square), `pad` pixels apart."
-    x = _np(images).reshape(-1, *image_shape)
-    n, (H, W) = len(x), image_shape
-    ncol = ncol or math.ceil(math.sqrt(n))
-    nrow = math.ceil(n / ncol)
-    out = np.full((nrow * (H + pad) + pad, ncol * (W + pad) + pad), pad_value, dtype=np.float32)
-    for k in range(n):
-        r, c = divmod(k, ncol)
-        out[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = x[k]
-    return out
+    "Tile `images` (n, H*W) or (n, H, W) into one 2-D array, `ncol` per row, `pad` pixels apart (torchvision's `make_grid`)."
+    x = torch.as_tensor(_np(images)).reshape(-1, 1, *image_shape)          # (n, 1, H, W)
+    ncol = ncol or math.ceil(math.sqrt(len(x)))
+    if len(x) < ncol:                                                       # keep ncol columns (make_grid would shrink)
+        x = torch.cat([x, x.new_full((ncol - len(x), *x.shape[1:]), pad_value)])
+    return make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)[0].numpy()   # one channel of (3, H', W')
 
 def show_image(img, title=None, path=None, scale=1.0, cmap='gray'):
     "Show a 2-D array as a grey image in [0, 1] on a figure of its own; save to `path` (PNG) if given. Returns the Figure."
@@ -48,7 +45,7 @@ def save_figure(fig, path, dpi=100):
     fig.savefig(path, dpi=dpi, bbox_inches='tight')
     return path
 
-# %% ../nbs/09_figures.ipynb #a10bc971
+# %% ../nbs/09_figures.ipynb #ed6181ef
 def plot_bounds(histories, path=None, title=None, ax=None, ylim='auto'):
     "Train (solid) and test (dashed) lower bound vs training samples evaluated, log x-axis; `histories` is one history or `{label: history}`. `ylim='auto'` cuts off early transients far below the curves (noted in the title)."
     import matplotlib.pyplot as plt
@@ -79,7 +76,7 @@ def plot_bounds(histories, path=None, title=None, ax=None, ylim='auto'):
     if path is not None: save_figure(fig, path)
     return fig
 
-# %% ../nbs/09_figures.ipynb #448f7474
+# %% ../nbs/09_figures.ipynb #7bccdc4f
 @torch.no_grad()
 def plot_samples(model, image_shape, n=64, seed=0, path=None, title='samples: decoder means, z ~ N(0, I)'):
     "Grid of `n` decoder means for $z\\sim\\mathcal N(0,I)$ (fixed `seed`, global RNG untouched)."
@@ -104,7 +101,7 @@ def plot_reconstructions(model, x, image_shape, ncol=8, path=None, title='data (
     x = x.to(dev)
     return show_image(reconstruction_rows(x, model.reconstruct(x), image_shape, ncol), title=title, path=path, scale=2)
 
-# %% ../nbs/09_figures.ipynb #bfa7318f
+# %% ../nbs/09_figures.ipynb #117d65e2
 def manifold_grid(n=20, device='cpu'):
     "The $n^2$ latent points of Fig. 4: $z=\\Phi^{-1}(u)$, $u_k=k/(n+1)$; row-major, row 0 at the top (largest $z_2$), $z_1$ increasing along a row."
     u = torch.arange(1, n + 1, dtype=torch.float64) / (n + 1)

@@ -9,7 +9,7 @@ __all__ = ['CHOICES', 'LABELS', 'RESUMABLE', 'RUN_FILES', 'check_int', 'check_fl
            'manifest_diff', 'RunLocked', 'RunDir', 'Method', 'autocast', 'maybe_compile', 'Interrupted', 'signal_guard',
            'run', 'SimpleData']
 
-# %% ../nbs/07_loop.ipynb #37009ef1
+# %% ../nbs/07_loop.ipynb #974090c0
 import contextlib, csv, errno, json, math, os, signal, sys, threading, time
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
@@ -18,7 +18,7 @@ from . import __version__
 from .models import PRESETS, make_vae
 from .optim import DEFAULT_LR
 
-# %% ../nbs/07_loop.ipynb #e7cde0a1
+# %% ../nbs/07_loop.ipynb #62758c23
 def check_int(name, v, lo=1):
     "Return `v` as an int if it is an integer >= `lo`, else raise one clear `ValueError`."
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v) or int(v) < lo:
@@ -26,18 +26,18 @@ def check_int(name, v, lo=1):
         raise ValueError(f'{name} must be {what}, got {v!r}')
     return int(v)
 
-# %% ../nbs/07_loop.ipynb #03f9f23f
+# %% ../nbs/07_loop.ipynb #0613b340
 def check_float(name, v, positive=True):
     "Return `v` as a float if it is finite (and > 0 when `positive`), else raise one clear `ValueError`."
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (positive and not v > 0):
         raise ValueError(f"{name} must be a finite {'positive ' if positive else ''}number, got {v!r}")
     return float(v)
 
-# %% ../nbs/07_loop.ipynb #1af2749b
+# %% ../nbs/07_loop.ipynb #6271480c
 CHOICES = dict(estimator=('A', 'B'), eval_estimator=('A', 'B'), optimizer=('adagrad', 'adam', 'sgd'),
                sampling=('replace', 'epoch'), weight_prior=('weights', 'all', 'none'), precision=('fp32', 'bf16'))
 
-# %% ../nbs/07_loop.ipynb #b6a1af52
+# %% ../nbs/07_loop.ipynb #3732867e
 @dataclass
 class TrainConfig:
     "All settings of a training run (primitives only, saved with the run)."
@@ -78,7 +78,7 @@ class TrainConfig:
         if not isinstance(self.compile, bool): raise ValueError(f'compile must be True or False, got {self.compile!r}')
         return self
 
-# %% ../nbs/07_loop.ipynb #567bcff4
+# %% ../nbs/07_loop.ipynb #2ec56e53
 def train_config(preset='paper', dataset=None, **overrides):
     "A validated `TrainConfig` from `models.PRESETS[preset]` (with its per-`dataset` stepsize), then `overrides`."
     if preset not in PRESETS: raise ValueError(f'preset must be one of {sorted(PRESETS)}, got {preset!r}')
@@ -91,7 +91,7 @@ def train_config(preset='paper', dataset=None, **overrides):
     if bad: raise ValueError(f'unknown training settings {sorted(bad)}; see TrainConfig')
     return TrainConfig(**{**base, **{k: v for k, v in overrides.items() if v is not None}}).validate()
 
-# %% ../nbs/07_loop.ipynb #dc0ad0f5
+# %% ../nbs/07_loop.ipynb #5041b26c
 @contextlib.contextmanager
 def seeded(seed, device='cpu'):
     "Run the block with the global torch RNG (CPU and `device`) forked and seeded with `seed`; restored afterwards."
@@ -100,7 +100,7 @@ def seeded(seed, device='cpu'):
         torch.manual_seed(seed)
         yield
 
-# %% ../nbs/07_loop.ipynb #925c1f28
+# %% ../nbs/07_loop.ipynb #b60d9e82
 def rng_state(device):
     "The global RNG states to save in a checkpoint: CPU, and the CUDA device's when `device` is CUDA."
     dev = torch.device(device)
@@ -114,12 +114,12 @@ def set_rng_state(st, device):
     torch.set_rng_state(st['cpu'])
     if dev.type == 'cuda' and 'cuda' in st: torch.cuda.set_rng_state(st['cuda'], dev)
 
-# %% ../nbs/07_loop.ipynb #e7d42843
+# %% ../nbs/07_loop.ipynb #0a188b29
 def block_seed(seed, b):
     "The generator seed of block `b` of a stream with seed `seed` (a fixed mixing of the two)."
     return (int(seed) * 1_000_003 + int(b) * 7_919 + 12_345) % (2 ** 63)
 
-# %% ../nbs/07_loop.ipynb #0bd4599c
+# %% ../nbs/07_loop.ipynb #5491e7f7
 class IndexStream:
     "Minibatch indices of step `s` as a pure function of `(seed, s)`: uniform with replacement or shuffled epochs."
     def __init__(self, n, batch_size, seed=0, mode='replace', device='cpu', chunk_steps=500):
@@ -147,7 +147,7 @@ class IndexStream:
             parts.append(self._get(b)[off:off + take]); a += take
         return (torch.cat(parts) if len(parts) > 1 else parts[0]).view(s1 - s0, self.m)   # (steps, M)
 
-# %% ../nbs/07_loop.ipynb #6f5763b6
+# %% ../nbs/07_loop.ipynb #0f8eb33e
 def event_steps(n_steps, per_step, eval_every=0, per_decade=10, checkpoint_every=0):
     "Sorted steps in `1..n_steps` after which the loop evaluates, logs and checkpoints (always includes `n_steps`)."
     s = {n_steps}
@@ -160,7 +160,7 @@ def event_steps(n_steps, per_step, eval_every=0, per_decade=10, checkpoint_every
         s |= set(range(math.ceil(checkpoint_every / per_step), n_steps, math.ceil(checkpoint_every / per_step)))
     return sorted(x for x in s if 1 <= x <= n_steps)
 
-# %% ../nbs/07_loop.ipynb #4ef39b26
+# %% ../nbs/07_loop.ipynb #b08e8210
 def check_data(x, likelihood=None, name='data'):
     "Raise one clear `ValueError` unless `x` is a non-empty finite `(N, D)` float tensor (in [0, 1] for a Bernoulli decoder)."
     if not torch.is_tensor(x) or x.dim() != 2 or not x.is_floating_point() or x.shape[0] == 0:
@@ -172,13 +172,13 @@ def check_data(x, likelihood=None, name='data'):
                          f'decoder (eq. 11) needs pixel intensities in [0, 1] (divide 8-bit images by 255)')
     return x
 
-# %% ../nbs/07_loop.ipynb #391b44d5
+# %% ../nbs/07_loop.ipynb #8a1a0e5c
 def is_dynamic(data):
     "Does the dataset ask for a fresh Bernoulli draw of every minibatch (`info['binarization'] == 'dynamic'`)?"
     info = getattr(data, 'info', None) or {}
     return str(info.get('binarization', info.get('binarize', 'none'))).startswith('dynamic')
 
-# %% ../nbs/07_loop.ipynb #494ffb07
+# %% ../nbs/07_loop.ipynb #a49b8c4b
 def eval_sets(xtr, xte, cfg, dynamic):
     "The fixed evaluation sets `{'train': ..., 'test': ...}`: the first `cfg.eval_n` points, binarized once if `dynamic`."
     g = torch.Generator(device=xtr.device); g.manual_seed(block_seed(cfg.seed, -1))
@@ -189,7 +189,7 @@ def eval_sets(xtr, xte, cfg, dynamic):
         out[name] = torch.bernoulli(x, generator=g) if dynamic else x
     return out
 
-# %% ../nbs/07_loop.ipynb #d8b30406
+# %% ../nbs/07_loop.ipynb #2e84d39b
 def _fsync_dir(path):
     try: fd = os.open(path, os.O_RDONLY)
     except OSError: return
@@ -211,13 +211,13 @@ def atomic_write(path, write):
     _fsync_dir(path.parent)
     return path
 
-# %% ../nbs/07_loop.ipynb #a5b05a02
+# %% ../nbs/07_loop.ipynb #2ae50a8c
 def save_checkpoint(path, state):
     "Write the dict `state` (tensors and primitives only) to `path` with `atomic_write`."
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
-# %% ../nbs/07_loop.ipynb #7b8c9071
+# %% ../nbs/07_loop.ipynb #7ba4c045
 def load_checkpoint(path, map_location='cpu'):
     "Load a checkpoint with `torch.load(..., weights_only=True)`; a missing or unreadable file raises one clear error."
     path = Path(path)
@@ -227,7 +227,7 @@ def load_checkpoint(path, map_location='cpu'):
         raise ValueError(f'{path} is not a readable aevb_nb checkpoint (corrupt, truncated, or not written by aevb_nb): '
                          f'{type(e).__name__}') from None
 
-# %% ../nbs/07_loop.ipynb #4bfdc697
+# %% ../nbs/07_loop.ipynb #c0968f51
 def load_model(path, device='cpu'):
     "Rebuild the VAE of a checkpoint with `make_vae(**model_config)` and load its parameters."
     st = load_checkpoint(path, map_location=device)
@@ -237,7 +237,7 @@ def load_model(path, device='cpu'):
     model.load_state_dict(st['method']['model'] if 'method' in st else st['model'])
     return model.to(device)
 
-# %% ../nbs/07_loop.ipynb #314aedeb
+# %% ../nbs/07_loop.ipynb #c0ad4999
 LABELS = {
     'step': 'parameter updates so far',
     'samples': 'training samples evaluated (steps x samples per step)',
@@ -247,7 +247,7 @@ LABELS = {
     'eval_time': 'seconds spent in this evaluation',
 }
 
-# %% ../nbs/07_loop.ipynb #1a98d551
+# %% ../nbs/07_loop.ipynb #f46811d3
 def write_metrics(out_dir, history, labels, extra=None):
     "Write `metrics.csv` and `metrics.json` (rows, column `labels`, `extra`) into `out_dir`, each atomically."
     out_dir = Path(out_dir); keys = list(labels)
@@ -259,11 +259,11 @@ def write_metrics(out_dir, history, labels, extra=None):
     doc = json.dumps(dict(labels=labels, **(extra or {}), history=history), indent=1)
     atomic_write(out_dir / 'metrics.json', lambda tmp: Path(tmp).write_text(doc))
 
-# %% ../nbs/07_loop.ipynb #c657cadf
+# %% ../nbs/07_loop.ipynb #9905910d
 RESUMABLE = ('n_samples', 'eval_every', 'eval_per_decade', 'eval_estimator', 'eval_L', 'eval_n', 'eval_batch_size',
              'checkpoint_every', 'device', 'compile')
 
-# %% ../nbs/07_loop.ipynb #9ef7485c
+# %% ../nbs/07_loop.ipynb #87783fda
 def manifest(method, data, cfg, x_train):
     "What defines a run: method and options, model config, data identity, and the trajectory-shaping settings of `cfg`."
     xte = getattr(data, 'x_test', None)
@@ -274,7 +274,7 @@ def manifest(method, data, cfg, x_train):
                           x_train_sum=float(f'{x_train.double().sum().item():.9g}')),
                 config={k: v for k, v in asdict(cfg).items() if k not in RESUMABLE})
 
-# %% ../nbs/07_loop.ipynb #bee0f398
+# %% ../nbs/07_loop.ipynb #3cea6a9f
 def manifest_diff(old, new, prefix=''):
     "The fields (dotted paths) in which two manifests differ, as `'field: old -> new'` strings."
     out = []
@@ -284,14 +284,14 @@ def manifest_diff(old, new, prefix=''):
         elif a != b: out.append(f'{prefix}{k}: {a!r} -> {b!r}')
     return out
 
-# %% ../nbs/07_loop.ipynb #65930617
+# %% ../nbs/07_loop.ipynb #8007feb1
 RUN_FILES = ('manifest.json', 'checkpoint.pt', 'metrics.csv', 'metrics.json', 'summary.json')
 
-# %% ../nbs/07_loop.ipynb #0bf4f585
+# %% ../nbs/07_loop.ipynb #6073e9b5
 class RunLocked(RuntimeError):
     "Another process holds the run folder."
 
-# %% ../nbs/07_loop.ipynb #5f938b5f
+# %% ../nbs/07_loop.ipynb #ab69885c
 class RunDir:
     "A run folder claimed by this process: lock, manifest, checkpoint and metrics paths."
     def __init__(self, path):
@@ -329,6 +329,7 @@ class RunDir:
                                  f'with --force (force=True), or choose another output folder')
             for name in RUN_FILES: (self.path / name).unlink(missing_ok=True)
         (self.path / 'summary.json').unlink(missing_ok=True)     # a summary belongs to a finished run only
+        for tmp in self.path.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by a killed writer (we hold the lock)
 
     def check_manifest(self, new):
         "On resume: raise `ValueError` naming every defining field that differs from the saved manifest."
@@ -343,7 +344,7 @@ class RunDir:
         doc = json.dumps({**man, 'aevb_nb_version': __version__}, indent=1)
         atomic_write(self.manifest_path, lambda tmp: Path(tmp).write_text(doc))
 
-# %% ../nbs/07_loop.ipynb #36d7bf84
+# %% ../nbs/07_loop.ipynb #755575bb
 class Method:
     "Base class of a training method run by `run`: override `setup`, `step` and `evaluate`."
     name, labels = 'method', {}      # labels: the running figures `step` returns -> what they mean
@@ -378,14 +379,14 @@ class Method:
         "Restore what `state_dict` saved."
         self.model.load_state_dict(st['model']); self.opt.load_state_dict(st['optimizer'])
 
-# %% ../nbs/07_loop.ipynb #9ac1ea41
+# %% ../nbs/07_loop.ipynb #b2600dca
 def autocast(precision, device):
     "The autocast context of a `precision` ('fp32': none, 'bf16': bfloat16 matrix products) on `device`."
     if precision == 'fp32': return contextlib.nullcontext()
     if precision == 'bf16': return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
     raise ValueError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
 
-# %% ../nbs/07_loop.ipynb #1f20c50b
+# %% ../nbs/07_loop.ipynb #a7d05dcd
 def maybe_compile(fn, enabled=True):
     "`torch.compile(fn)` if `enabled`, falling back to `fn` (with one warning) if compiling or its first call fails."
     if not enabled: return fn
@@ -403,14 +404,14 @@ def maybe_compile(fn, enabled=True):
             return fn(*args, **kw)
     return call
 
-# %% ../nbs/07_loop.ipynb #0a26efac
+# %% ../nbs/07_loop.ipynb #cfc241d7
 class Interrupted(Exception):
     "A run stopped by a signal after writing its checkpoint; `exit_code` is 128 + the signal number."
     def __init__(self, signum, step, path):
         self.signum, self.step, self.path, self.exit_code = signum, step, path, 128 + signum
         super().__init__(f'stopped by {signal.Signals(signum).name} after step {step}; checkpoint written to {path}')
 
-# %% ../nbs/07_loop.ipynb #3662e40c
+# %% ../nbs/07_loop.ipynb #da174cb9
 @contextlib.contextmanager
 def signal_guard(enabled=True):
     "Within the block, SIGTERM and SIGINT only set `flag[0]` to the signal number (main thread only)."
@@ -423,7 +424,7 @@ def signal_guard(enabled=True):
     finally:
         for s, h in old.items(): signal.signal(s, h)
 
-# %% ../nbs/07_loop.ipynb #72b845ab
+# %% ../nbs/07_loop.ipynb #10986522
 def _resolve_device(cfg, model):
     if cfg.device == 'auto': return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     if cfg.device:
@@ -437,7 +438,7 @@ def _progress(show, total, initial, desc):
     from tqdm import tqdm
     return tqdm(total=total, initial=initial, unit='sample', unit_scale=True, disable=not show, file=sys.stderr, desc=desc)
 
-# %% ../nbs/07_loop.ipynb #69b483ab
+# %% ../nbs/07_loop.ipynb #b54508a8
 def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progress=None, meta=None):
     "Train `method.model` on `data.x_train` with `cfg`, evaluating on train and test; returns the history (list of dicts)."
     cfg = replace(cfg or TrainConfig(), method=method.name).validate()
@@ -464,7 +465,7 @@ def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progres
     finally:
         if rd is not None: rd.unlock()
 
-# %% ../nbs/07_loop.ipynb #0c2ed6b8
+# %% ../nbs/07_loop.ipynb #42903488
 def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, rd, resume, progress, meta, dname):
     model, N, M = method.model, len(xtr), cfg.batch_size
     labels = {**LABELS, **method.labels}
@@ -532,7 +533,7 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
             bar.close()
     return history
 
-# %% ../nbs/07_loop.ipynb #cae80164
+# %% ../nbs/07_loop.ipynb #fe35642a
 class SimpleData:
     "The training and test tensors a method's `setup` sees (already on the device)."
     def __init__(self, x_train, x_test): self.x_train, self.x_test = x_train, x_test

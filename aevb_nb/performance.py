@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['NoiseGaussian', 'GivenNoise', 'ModelStack', 'StackedAEVB', 'train_many']
 
-# %% ../nbs/16_performance.ipynb #c901e48a
+# %% ../nbs/16_performance.ipynb #b74d4707
 import copy, math
 from dataclasses import replace
 import torch
@@ -17,7 +17,7 @@ from .optim import make_optimizer, prior_params, add_prior_grad
 from .loop import IndexStream, Method, autocast, eval_sets, is_dynamic, maybe_compile, run, seeded
 from .aevb import AEVB
 
-# %% ../nbs/16_performance.ipynb #ac22b48b
+# %% ../nbs/16_performance.ipynb #3785e681
 class NoiseGaussian(DiagonalGaussian):
     r"$q_\phi(z|x)=\mathcal N(\mu,\sigma^2I)$ whose `rsample` returns $\mu+\sigma\odot\epsilon$ for the given noise `eps`, shape `(L,) + mu.shape`."
     def __init__(self, mu, logvar, eps):
@@ -31,7 +31,7 @@ class NoiseGaussian(DiagonalGaussian):
             raise ValueError(f'this NoiseGaussian holds L={self.eps.shape[0]} noise draws, asked for {tuple(sample_shape)}')
         return reparameterize(self.mu, self.logvar, self.eps)
 
-# %% ../nbs/16_performance.ipynb #1e93f6ed
+# %% ../nbs/16_performance.ipynb #2abdb5dc
 class GivenNoise(nn.Module):
     r"The per-datapoint SGVB estimate (eq. 6 or 7) of `model` as a function of `(x, eps)`, `eps` of shape `(L, B, J)`: no hidden random draws."
     def __init__(self, model):
@@ -44,7 +44,7 @@ class GivenNoise(nn.Module):
         q = self.model.encode(x)                                       # (B, J) mean and log-variance
         return ESTIMATORS[estimator](self.model, x, eps.shape[0], q=NoiseGaussian(q.mu, q.logvar, eps))
 
-# %% ../nbs/16_performance.ipynb #7bc52d00
+# %% ../nbs/16_performance.ipynb #8ec00453
 class ModelStack(nn.Module):
     r"G models of one architecture as parameters of shape `(G, ...)`; `stack(x, eps, estimator)` is every model's estimate in one vmapped pass."
     def __init__(self, models):
@@ -84,7 +84,7 @@ class ModelStack(nn.Module):
         m.load_state_dict(self.model_state(g))
         return m
 
-# %% ../nbs/16_performance.ipynb #e82b0a5e
+# %% ../nbs/16_performance.ipynb #4d2ecf70
 class StackedAEVB(Method):
     "Algorithm 1 for G same-shape models at once (a `loop.Method`): model g with its own seed `seeds[g]` for data, noise and evaluation."
     name = 'aevb-stack'
@@ -139,9 +139,10 @@ class StackedAEVB(Method):
         "Each model's bound on its evaluation sets, as `AEVB.evaluate` inside the model's own seeded RNG."
         out = {}
         for g, s in enumerate(self.seeds):
-            own = eval_sets(self.x, self.x_test, replace(cfg, seed=s), self.dynamic)
-            with seeded(s, self.dev):
-                out.update({f'{k}_{g}': v for k, v in AEVB(self.model.model(g)).evaluate(own, cfg).items()})
+            own = replace(cfg, seed=s)                                          # model g's run config
+            with seeded(s, self.dev):                                          # as the loop wraps AEVB.evaluate
+                ev = AEVB(self.model.model(g)).evaluate(eval_sets(self.x, self.x_test, own, self.dynamic), own)
+            out.update({f'{k}_{g}': v for k, v in ev.items()})
         return out
 
     def options(self): return dict(seeds=self.seeds, dynamic=self.dynamic)
@@ -157,7 +158,7 @@ class StackedAEVB(Method):
         self.t, self._win = st['t'], (0, 0, None)
         for g, s in zip(self.gens, st['gens']): g.set_state(s)
 
-# %% ../nbs/16_performance.ipynb #9ae1c82f
+# %% ../nbs/16_performance.ipynb #7d2557d8
 def train_many(models, data, cfg=None, seeds=None, out_dir=None, resume=False, force=False, progress=None, meta=None):
     "Train same-shape `models` in place in one loop, model g as `train(models[g], data, replace(cfg, seed=seeds[g]))` would; returns one history per model."
     cfg = cfg or train_config()
