@@ -258,7 +258,7 @@ def test_pages_in_chromium(site, server, browser):
     art = Path(os.environ.get('SITE_ARTIFACTS') or ROOT / '_site_artifacts')
     art.mkdir(parents=True, exist_ok=True)
     pages = json.loads((site / 'site.json').read_text())['pages']
-    shots = {'index.html': art / 'home.png', build_site.page_name(ROOT / 'nbs' / '02_elbo.ipynb'): art / 'elbo.png'}
+    shots = {'index.html': art / 'home.png', build_site.page_name(ROOT / 'nbs' / '03_elbo.ipynb'): art / 'elbo.png'}
     problems, n_math, n_img, checked = [], 0, 0, set()
     for pg in pages:
         name = pg['page']

@@ -13,7 +13,7 @@ The two paths cannot drift apart because they share their inputs and their first
   notebook's first `# Title` and `> description`, backtick links to the API, ...;
 - the page list and order are nbdev's (`nbdev.doclinks.nbglob` over `nbs/`, index first, as `nbdev_sidebar`
   writes Quarto's `sidebar.yml`), page titles and file names come from the frontmatter nbdev writes
-  (`title`, `output-file`: `02_elbo.ipynb` -> `elbo.html`, as Quarto names it);
+  (`title`, `output-file`: `03_elbo.ipynb` -> `elbo.html`, as Quarto names it);
 - cell options are the ones Quarto reads from the processed notebooks (`echo: false`, `output: asis`,
   `output: false`, `include: false`, `code-fold`), and `nbs/styles.css` styles both sites.
 
@@ -183,7 +183,7 @@ class Page:
         return re.sub(r'(href|src)="([^"]*)"', lambda m: f'{m.group(1)}="{self.fix_link(m.group(2))}"', out)
 
     def fix_link(self, url):
-        "`02_elbo.ipynb#x` -> `elbo.html#x`; links into the published site -> relative links."
+        "`03_elbo.ipynb#x` -> `elbo.html#x`; links into the published site -> relative links."
         u = html.unescape(url)
         if self.base_url and u.startswith(self.base_url):
             u = u[len(self.base_url):].lstrip('/') or 'index.html'

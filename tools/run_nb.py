@@ -1,6 +1,6 @@
 """Execute notebooks in place and save their outputs (what the docs site shows).
 
-    python tools/run_nb.py nbs/02_elbo.ipynb [more.ipynb ...] [--skip slow]
+    python tools/run_nb.py nbs/03_elbo.ipynb [more.ipynb ...] [--skip slow]
 
 Every code cell runs, flagged ones (`#| slow`) included, unless `--skip FLAG` names their flag:
 then those cells are left untouched and keep the outputs of their last real run. Uses execnb,
