@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['encoder_moments', 'kl_per_dim', 'unit_activity', 'active_units', 'diagnose', 'format_diagnosis']
 
-# %% ../nbs/15_diagnostics.ipynb #2494f1f7
+# %% ../nbs/15_diagnostics.ipynb #65d20d44
 import torch
 from .densities import kl_gaussian
 
-# %% ../nbs/15_diagnostics.ipynb #06a06dc5
+# %% ../nbs/15_diagnostics.ipynb #ca6e582c
 @torch.no_grad()
 def encoder_moments(model, x, batch_size=1000):
     r"$(\mu, \log\sigma^2)$ of $q_\phi(z|x)$ for every row of `x` (each `(N, J)`), in batches without gradients."
@@ -26,32 +26,32 @@ def encoder_moments(model, x, batch_size=1000):
         mus.append(q.mu); lvs.append(q.logvar)
     return torch.cat(mus), torch.cat(lvs)
 
-# %% ../nbs/15_diagnostics.ipynb #4de7929d
+# %% ../nbs/15_diagnostics.ipynb #5cbb719b
 def kl_per_dim(model, x, batch_size=1000):
-    r"$\overline{\mathrm{KL}}_j=\frac1N\sum_i D_{KL}(q_\phi(z_j|x^{(i)})\,\|\,\mathcal N(0,1))$ per latent dim: `(J,)`, nats."
+    r"$\overline{\mathrm{KL}}_j=\frac1N\sum_i D_{KL}(q_\phi(z_j|x^{(i)})\,\|\,\mathcal N(0,1))$ per latent dim, nats."
     mu, logvar = encoder_moments(model, x, batch_size)                  # (N, J) each
     return kl_gaussian(mu.unsqueeze(-1), logvar.unsqueeze(-1)).mean(0)  # each dim its own event: (N, J) -> (J,)
 
-# %% ../nbs/15_diagnostics.ipynb #7c52287f
+# %% ../nbs/15_diagnostics.ipynb #f45520c7
 def unit_activity(model, x, batch_size=1000):
     r"$A_j=\mathrm{Cov}_x(\mathbb E_q[z_j])$, the variance over the rows of `x` of each posterior mean: shape `(J,)`."
     mu, _ = encoder_moments(model, x, batch_size)                       # (N, J)
     return mu.double().var(0, correction=0).to(mu.dtype)
 
-# %% ../nbs/15_diagnostics.ipynb #92288cb3
+# %% ../nbs/15_diagnostics.ipynb #7863cf93
 def active_units(model, x, threshold=0.01, batch_size=1000):
     r"Number of active units $\#\{j: \mathrm{Cov}_x(\mathbb E_q[z_j])>$ `threshold`$\}$ (Burda et al., 2015: 0.01)."
     if not threshold >= 0: raise ValueError(f"threshold={threshold}: must be a number >= 0 (Burda et al. use 0.01)")
     return int((unit_activity(model, x, batch_size) > threshold).sum())
 
-# %% ../nbs/15_diagnostics.ipynb #a0906ddb
+# %% ../nbs/15_diagnostics.ipynb #ed63e5db
 def diagnose(model, x, threshold=0.01, batch_size=1000):
     "KL per latent dimension (nats), its total, the activity $A_j$ and the active-unit count, as a JSON-ready dict."
     kl, act = kl_per_dim(model, x, batch_size), unit_activity(model, x, batch_size)
     return dict(n_units=len(kl), active_units=int((act > threshold).sum()), threshold=float(threshold),
                 kl_total=float(kl.sum()), kl_per_dim=[float(v) for v in kl], activity=[float(v) for v in act])
 
-# %% ../nbs/15_diagnostics.ipynb #2fd8705c
+# %% ../nbs/15_diagnostics.ipynb #b6e0fa4b
 def format_diagnosis(d):
     "One line: active units, total KL and the largest per-dimension KLs."
     top = sorted(range(d['n_units']), key=lambda j: -d['kl_per_dim'][j])[:5]

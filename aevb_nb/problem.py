@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['TanhDecoder', 'quadrature_grid', 'log_marginal_quadrature']
 
-# %% ../nbs/00_problem.ipynb #ed33ba94
+# %% ../nbs/00_problem.ipynb #0f13ca44
 import math
 import torch
 
-# %% ../nbs/00_problem.ipynb #23db334d
+# %% ../nbs/00_problem.ipynb #69072301
 class TanhDecoder(torch.nn.Module):
-    r"A small directed model with random weights: $p(z)=\mathcal N(0,I_J)$, $p_\theta(x|z)$ the Bernoulli MLP of eq. 11."
+    r"A small directed model, random weights: $p(z)=\mathcal N(0,I_J)$, $p_\theta(x|z)$ the Bernoulli MLP of eq. 11."
     def __init__(self, J, D=12, H=16, scale=2.0, seed=0, dtype=torch.float64):
         super().__init__()
         if J < 1 or D < 1 or H < 1: raise ValueError(f"J={J}, D={D}, H={H}: all must be >= 1")
@@ -43,7 +43,7 @@ class TanhDecoder(torch.nn.Module):
         z = torch.randn(n, self.J, generator=g, dtype=self.W1.dtype)
         return z, torch.bernoulli(torch.sigmoid(self.logits(z)), generator=g)
 
-# %% ../nbs/00_problem.ipynb #e68f80db
+# %% ../nbs/00_problem.ipynb #3fe2a241
 def quadrature_grid(J, n=101, lim=6.0, dtype=torch.float64):
     r"Midpoint grid on $[-\ell,\ell]^J$, $n$ nodes per axis: returns the nodes `(n**J, J)` and $\log h^J$."
     if J < 1 or n < 1 or lim <= 0: raise ValueError(f"J={J}, n={n}, lim={lim}: need J >= 1, n >= 1, lim > 0")
@@ -52,7 +52,7 @@ def quadrature_grid(J, n=101, lim=6.0, dtype=torch.float64):
     z = torch.cartesian_prod(*[g] * J).reshape(-1, J)                   # (n**J, J)
     return z, J * math.log(h)
 
-# %% ../nbs/00_problem.ipynb #25a153b8
+# %% ../nbs/00_problem.ipynb #c1236957
 def log_marginal_quadrature(log_joint, x, J, n=101, lim=6.0, max_elems=2 ** 24):
     r"$\log p(x)\approx\operatorname{logsumexp}_k\log p(x,z_k)+J\log h$ on the midpoint grid: shape `(B,)`."
     z, logdz = quadrature_grid(J, n, lim, x.dtype)
