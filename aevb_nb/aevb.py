@@ -14,7 +14,7 @@ from .loop import Method, TrainConfig, run, autocast, maybe_compile, seeded
 
 # %% ../nbs/08_aevb.ipynb #8b965609
 def aevb_objective(estimator='B', L=1):
-    r"`objective(model, xb) -> (surrogate, bound)`: surrogate $\sum_i\tilde{\mathcal L}(\theta,\phi;x^{(i)})$ (eq. 6 or 7), bound its mean."
+    r"`objective(model, xb) -> (surrogate, bound)`: surrogate $\sum_i\tilde{\mathcal L}_i$ (eq. 6/7), bound its mean."
     if estimator not in ESTIMATORS: raise ValueError(f'estimator must be one of {list(ESTIMATORS)}, got {estimator!r}')
     est = ESTIMATORS[estimator]
     def objective(model, xb):
@@ -33,7 +33,7 @@ def evaluate_bound(model, x, estimator='B', L=1, batch_size=1000, seed=None):
 
 # %% ../nbs/08_aevb.ipynb #340b3e39
 class AEVB(Method):
-    "Algorithm 1: gradient ascent on $\\sum_{i\\in X^M}\\tilde{\\mathcal L}+\\frac MN\\log p(\\theta)$ (a `loop.Method`)."
+    "Algorithm 1 (a `loop.Method`): gradient ascent on the minibatch bound plus $\\frac MN\\log p(\\theta)$."
     name = 'aevb'
     labels = {'running_bound': 'mean of the minibatch lower bounds since the previous row (training estimator), '
                                'nats per datapoint'}
@@ -65,7 +65,8 @@ class AEVB(Method):
 
     def evaluate(self, sets, cfg):
         "The lower bound (eval estimator, eval L) on each evaluation set."
-        return {f'{k}_bound': evaluate_bound(self.model, x, cfg.eval_estimator, cfg.eval_L, cfg.eval_batch_size, cfg.seed)
+        return {f'{k}_bound': evaluate_bound(self.model, x, cfg.eval_estimator, cfg.eval_L, cfg.eval_batch_size,
+                                             cfg.seed)
                 for k, x in sets.items()}                       # each set with the same fixed noise seed
 
     def options(self): return {'objective': getattr(self._objective, '__name__', None)} if self._objective else {}

@@ -31,7 +31,8 @@ def _arg(check, **kw):
         except ValueError: raise argparse.ArgumentTypeError(f'expected a number, got {s!r}') from None
         try: return check('value', v, **kw)
         except ValueError as e:
-            raise argparse.ArgumentTypeError(str(e).split(', got')[0].replace('value must be', 'must be') + f', got {s}') from None
+            raise argparse.ArgumentTypeError(str(e).split(', got')[0].replace('value must be', 'must be')
+                                             + f', got {s}') from None
     parse.__name__ = 'number'
     return parse
 
@@ -57,7 +58,8 @@ def build_parser():
     t.add_argument('--download', action='store_true', help='download MNIST / Frey Face into --data-dir if missing')
     t.add_argument('--n-train', type=positive_int, default=None, help='training points (dataset default if omitted)')
     t.add_argument('--n-test', type=nonneg_int, default=None, help='test points (dataset default if omitted)')
-    t.add_argument('--binarize', default='none', choices=['none', 'static', 'dynamic'], help='MNIST/digits binarization')
+    t.add_argument('--binarize', default='none', choices=['none', 'static', 'dynamic'],
+                   help='MNIST/digits binarization')
     t.add_argument('-z', '--latent', type=positive_int, default=2, help='N_z, dimension of z')
     t.add_argument('--hidden', type=positive_int, default=None,
                    help="hidden units of encoder and decoder (default: the preset's width for the dataset)")
@@ -75,7 +77,8 @@ def build_parser():
     t.add_argument('--adagrad-warmup', type=nonneg_int, default=0, help="steps that only fill Adagrad's accumulator")
     t.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'], help='bf16: autocast matrix products')
     t.add_argument('--compile', action='store_true', help='torch.compile the objective (falls back to eager)')
-    t.add_argument('--eval-per-decade', type=positive_int, default=10, help='evaluations per decade of training samples')
+    t.add_argument('--eval-per-decade', type=positive_int, default=10,
+                   help='evaluations per decade of training samples')
     t.add_argument('--eval-every', type=nonneg_int, default=0, help='evaluate every this many samples (0: log-spaced)')
     t.add_argument('--eval-n', type=nonneg_int, default=0, help='evaluate on the first n points of each set (0: all)')
     t.add_argument('--checkpoint-every', type=nonneg_int, default=0, help='also checkpoint every this many samples')
@@ -92,7 +95,8 @@ def build_parser():
     e.add_argument('--checkpoint', required=True)
     e.add_argument('--estimator', default='elbo', choices=['elbo', 'iwae', 'is', 'hmc'])
     e.add_argument('--split', default='test', choices=['train', 'test'])
-    e.add_argument('--n', type=nonneg_int, default=1000, help='first n points of the split (0: all; the paper used 1000)')
+    e.add_argument('--n', type=nonneg_int, default=1000,
+                   help='first n points of the split (0: all; the paper used 1000)')
     e.add_argument('--k', type=positive_int, default=None,
                    help='samples per point: iwae (default 50), is (default 5000); elbo: L (default 1)')
     e.add_argument('--hmc-samples', type=positive_int, default=50)
@@ -136,18 +140,21 @@ def run_train(a):
     data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train, n_test=a.n_test,
                         seed=a.seed, **({'download': True} if a.download else {}))
     torch.manual_seed(a.seed)
-    model = make_vae(data.x_train.shape[1], a.latent, data.likelihood, preset=a.preset, n_hidden=a.hidden, dataset=a.dataset)
+    model = make_vae(data.x_train.shape[1], a.latent, data.likelihood, preset=a.preset, n_hidden=a.hidden,
+                     dataset=a.dataset)
     if a.threads: torch.set_num_threads(a.threads)
     elif device == 'cpu' and sum(p.numel() for p in model.parameters()) < SMALL_MODEL: torch.set_num_threads(1)
     method = make_method(a.method, model)
     cmd = 'aevb ' + ' '.join(getattr(a, 'argv', None) or [])
     print(f'aevb train: {a.method} on {data.name} (N_train={len(data.x_train)}, N_test={len(data.x_test)}, '
           f'{data.likelihood}), N_z={a.latent}, hidden={model.config["n_hidden"]}, preset={a.preset}, {cfg.optimizer} '
-          f'lr={cfg.lr}, M={cfg.batch_size}, {cfg.n_samples:,} training samples, {cfg.precision}, device={device} -> {out}',
+          f'lr={cfg.lr}, M={cfg.batch_size}, {cfg.n_samples:,} training samples, {cfg.precision}, '
+          f'device={device} -> {out}',
           file=sys.stderr)
     meta = dict(data_args=dict(name=a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train,
                                n_test=a.n_test, seed=a.seed), command=cmd, preset=a.preset)
-    history = run(method, data, cfg, out, resume=a.resume, force=a.force, progress=False if a.quiet else None, meta=meta)
+    history = run(method, data, cfg, out, resume=a.resume, force=a.force, progress=False if a.quiet else None,
+                  meta=meta)
     model = method.model.cpu()
     label = {'aevb': 'AEVB', 'wake-sleep': 'Wake-Sleep', 'mcem': 'MCEM', 'full-vb': 'full VB'}[a.method]
     if not a.no_figures: write_figures(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label)
@@ -176,7 +183,7 @@ def write_figures(model, data, history, out, title=None, label='AEVB'):
 
 # %% ../nbs/19_cli.ipynb #17e39bbc
 def run_evaluate(a):
-    "`aevb evaluate`: load the checkpoint and its data, compute the estimate, print and save it. Returns the result dict."
+    "`aevb evaluate`: load the checkpoint and its data, compute, print and save the estimate; returns the result dict."
     device = resolve_device(a.device)
     st = load_checkpoint(a.checkpoint)
     dargs = dict((st.get('meta') or {}).get('data_args') or {})
@@ -196,16 +203,19 @@ def run_evaluate(a):
         label = f'lower bound (SGVB estimator B, L={k}), nats per datapoint'
     elif a.estimator == 'iwae':
         k = a.k or 50
-        with torch.no_grad(): value = torch.cat([iwae_bound(model, xb, k) for xb in x.split(a.batch_size)]).double().mean().item()
+        with torch.no_grad():
+            value = torch.cat([iwae_bound(model, xb, k) for xb in x.split(a.batch_size)]).double().mean().item()
         label = f'importance-weighted lower bound (k={k}), nats per datapoint'
     elif a.estimator == 'is':
         k = a.k or 5000
         value = log_marginal_is(model, x, k=k, batch_size=a.batch_size).double().mean().item()
         label = f'log p(x) (importance sampling, k={k}), nats per datapoint'
     else:
-        init = 'sir' if (st.get('config') or {}).get('method') == 'mcem' else 'auto'   # MCEM trains no encoder: SIR start
-        value = log_marginal_hmc(model, x, n_samples=a.hmc_samples, n_leapfrog=a.hmc_leapfrog, init=init).double().mean().item()
-        label = f'log p(x) (Appendix D, HMC {a.hmc_samples} samples x {a.hmc_leapfrog} leapfrog steps), nats per datapoint'
+        init = 'sir' if (st.get('config') or {}).get('method') == 'mcem' else 'auto'   # MCEM has no encoder: SIR
+        value = log_marginal_hmc(model, x, n_samples=a.hmc_samples, n_leapfrog=a.hmc_leapfrog,
+                                 init=init).double().mean().item()
+        label = (f'log p(x) (Appendix D, HMC {a.hmc_samples} samples x {a.hmc_leapfrog} leapfrog steps), '
+                 'nats per datapoint')
     res = dict(checkpoint=str(a.checkpoint), estimator=a.estimator, split=a.split, n=len(x), value=value, label=label,
                samples_trained=st.get('samples'), seconds=round(time.time() - t0, 2))
     out = Path(a.out) if a.out else Path(a.checkpoint).parent / f'evaluate_{a.estimator}_{a.split}.json'
@@ -218,7 +228,8 @@ def error_line(e):
     "The one-line message for an anticipated exception `e`."
     if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.errno is not None:
         where = f' {e.filename}' if e.filename else ''
-        hint = {errno.ENOSPC: 'free some space or choose another --out', errno.EACCES: 'choose a folder you can write to',
+        hint = {errno.ENOSPC: 'free some space or choose another --out',
+                errno.EACCES: 'choose a folder you can write to',
                 errno.EROFS: 'choose a writable folder'}.get(e.errno, 'check the path')
         return f'cannot write or read{where}: {e.strerror}; {hint}'
     return str(e) if str(e) else type(e).__name__

@@ -19,6 +19,7 @@ def log_normal(x, mu, logvar):
     #        -1/2 * sum_i ( log 2pi + log sigma_i^2 + (x_i - mu_i)^2 / sigma_i^2 )
     return -0.5 * (LOG2PI + logvar + (x - mu) ** 2 * torch.exp(-logvar)).sum(-1)
 
+# %% ../nbs/01_densities.ipynb #c829ab32
 def log_std_normal(z):
     r"Standard normal prior $\log \mathcal N(z;0,I)$, summed over the last dim."
     #        -1/2 * sum_j ( log 2pi + z_j^2 )
@@ -26,20 +27,23 @@ def log_std_normal(z):
 
 # %% ../nbs/01_densities.ipynb #03deff63
 def log_bernoulli(x, logits):
-    r"Bernoulli $\sum_i x_i\log y_i+(1-x_i)\log(1-y_i)$ with $y=\sigma(\text{logits})$, computed stably from logits, summed over the last dim."
-    #       x * a - softplus(a)   ==   x log sigmoid(a) + (1 - x) log(1 - sigmoid(a)),   broadcasting x (B, D) against (L, B, D)
+    r"Bernoulli log-likelihood of eq. 11 from the logits ($y=\sigma(\text{logits})$), summed over the last dim."
+    #       x * a - softplus(a)   ==   x log sigmoid(a) + (1 - x) log(1 - sigmoid(a))
+    #       broadcasting x (B, D) against (L, B, D)
     return (x * logits - F.softplus(logits)).sum(-1)
 
 # %% ../nbs/01_densities.ipynb #b1ec62a1
 def expected_log_std_normal(mu, logvar):
-    r"First integral of App. B: $\int\mathcal N(z;\mu,\sigma^2)\log\mathcal N(z;0,I)\,dz=-\frac J2\log2\pi-\frac12\sum_j(\mu_j^2+\sigma_j^2)$."
+    r"First integral of App. B: $\int\mathcal N(z;\mu,\sigma^2)\log\mathcal N(z;0,I)\,dz$, summed over the last dim."
     return -0.5 * (LOG2PI + mu ** 2 + torch.exp(logvar)).sum(-1)
 
+# %% ../nbs/01_densities.ipynb #b0964ae6
 def neg_entropy_normal(mu, logvar):
-    r"Second integral of App. B: $\int\mathcal N(z;\mu,\sigma^2)\log\mathcal N(z;\mu,\sigma^2)\,dz=-\frac J2\log2\pi-\frac12\sum_j(1+\log\sigma_j^2)$."
+    r"Second integral of App. B: $\int\mathcal N(z;\mu,\sigma^2)\log\mathcal N(z;\mu,\sigma^2)dz$ (negative entropy)."
     return -0.5 * (LOG2PI + 1 + logvar + 0 * mu).sum(-1)
 
+# %% ../nbs/01_densities.ipynb #3c9a3b24
 def kl_gaussian(mu, logvar):
-    r"$D_{KL}(\mathcal N(\mu,\sigma^2 I)\,\|\,\mathcal N(0,I)) = -\tfrac12\sum_j(1+\log\sigma_j^2-\mu_j^2-\sigma_j^2)$ (Appendix B), summed over the last dim."
+    r"$D_{KL}(\mathcal N(\mu,\sigma^2 I)\,\|\,\mathcal N(0,I))$ in closed form (Appendix B), summed over the last dim."
     #       -D_KL = 1/2 sum_j ( 1 + log sigma_j^2 - mu_j^2 - sigma_j^2 )       (eq. 10, first term)
     return -0.5 * (1 + logvar - mu ** 2 - torch.exp(logvar)).sum(-1)

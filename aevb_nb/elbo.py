@@ -19,8 +19,9 @@ def sgvb_a(model, x, L=1, q=None):
     #       log p(x|z) + log p(z) - log q(z|x),   averaged over the L samples
     return (model.log_likelihood(x, z) + model.log_prior(z) - q.log_prob(z)).mean(0)
 
+# %% ../nbs/03_elbo.ipynb #42a9dad7
 def sgvb_b(model, x, L=1, q=None):
-    r"Estimator B (eq. 7): $-D_{KL}(q_\phi(z|x)\|p_\theta(z)) + \frac1L\sum_l\log p_\theta(x|z^{(l)})$, one value per datapoint."
+    r"Estimator B (eq. 7): closed-form $-D_{KL}$ plus $\frac1L\sum_l\log p_\theta(x|z^{(l)})$, one value per datapoint."
     q = model.encode(x) if q is None else q
     z = q.rsample((L,))
     #       (1/L) sum_l log p(x|z_l)     -  KL(q || p(z)) in closed form
@@ -30,13 +31,13 @@ ESTIMATORS = {'A': sgvb_a, 'B': sgvb_b}
 
 # %% ../nbs/03_elbo.ipynb #d1e3cc69
 def elbo(model, x, N=None, estimator='B', L=1):
-    r"Minibatch estimator (eq. 8): $\frac NM\sum_{i=1}^M\tilde{\mathcal L}(\theta,\phi;x^{(i)})$; with `N=None`, the mean per datapoint."
+    r"Minibatch estimator (eq. 8) $\frac NM\sum_{i=1}^M\tilde{\mathcal L}_i$, or with `N=None` its mean."
     est = ESTIMATORS[estimator](model, x, L)                                # (M,) per-datapoint estimates
     return est.mean() if N is None else est.sum() * (N / x.shape[0])       # N/M * sum_i
 
 # %% ../nbs/03_elbo.ipynb #3982d260
 def iwae_bound(model, x, k=1, q=None):
-    r"$\mathcal L_k=\mathbb E\log\frac1k\sum_{j}p(x,z_j)/q(z_j|x)$, the importance-weighted bound ($k=1$: the ELBO); one single-draw estimate per datapoint."
+    r"One single-draw estimate per datapoint of the importance-weighted bound $\mathcal L_k$ ($k=1$: the ELBO)."
     q = model.encode(x) if q is None else q
     z = q.rsample((k,))
     logw = model.log_likelihood(x, z) + model.log_prior(z) - q.log_prob(z)    # log w_j, (k, B)
@@ -49,7 +50,7 @@ def _gauss_moments(q):
     return q.mean, q.covariance_matrix, True
 
 class LinearGaussian(torch.nn.Module):
-    r"$z\sim\mathcal N(0,I)$, $x|z\sim\mathcal N(Wz+b, s^2I)$: $\log p(x)$, $p(z|x)$ and the ELBO of any Gaussian $q$ are analytic."
+    r"Linear-Gaussian model $z\sim\mathcal N(0,I)$, $x|z\sim\mathcal N(Wz+b, s^2I)$, with every quantity analytic."
     def __init__(self, W, b, s):
         super().__init__()
         self.W, self.b, self.s = W, b, float(s)
@@ -83,12 +84,12 @@ class LinearGaussian(torch.nn.Module):
         p = torch.distributions.MultivariateNormal(torch.zeros(J, **kw), torch.eye(J, **kw))
         return torch.distributions.kl_divergence(q, p)
     def expected_log_likelihood(self, x, q):
-        r"Exact $\mathbb E_q[\log p(x|z)]=-\frac D2\log2\pi s^2-\frac1{2s^2}(\|x-Wm-b\|^2+\mathrm{tr}\,WSW^T)$ for Gaussian $q=\mathcal N(m,S)$."
+        r"Exact $\mathbb E_q[\log p(x|z)]$ for a Gaussian $q=\mathcal N(m,S)$ (diagonal or full $S$)."
         m, S, full = _gauss_moments(q)
         D, W = x.shape[-1], self.W
         tr = (S * (W.T @ W)).sum((-2, -1)) if full else S @ (W ** 2).sum(0)   # tr(W S W^T)
         sq = ((x - m @ W.T - self.b) ** 2).sum(-1)                            # ||x - W m - b||^2
         return -0.5 * D * (LOG2PI + 2 * math.log(self.s)) - 0.5 * (sq + tr) / self.s ** 2
     def elbo_exact(self, x, q):
-        r"Exact $\mathcal L(q;x)=\mathbb E_q[\log p(x|z)]-D_{KL}(q\|p(z))$ (eq. 3) for a Gaussian q, one value per datapoint."
+        r"Exact $\mathcal L(q;x)=\mathbb E_q[\log p(x|z)]-D_{KL}(q\|p(z))$ (eq. 3) for a Gaussian q, per datapoint."
         return self.expected_log_likelihood(x, q) - self.kl(q)

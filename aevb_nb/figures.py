@@ -18,15 +18,16 @@ def _np(x):
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32)
 
 def tile_images(images, image_shape, ncol=None, pad=1, pad_value=1.0):
-    "Tile `images` (n, H*W) or (n, H, W) into one 2-D array, `ncol` per row, `pad` pixels apart (torchvision's `make_grid`)."
+    "Tile `images` (n, H*W) or (n, H, W) into one 2-D array, `ncol` per row, `pad` pixels apart."
     x = torch.as_tensor(_np(images)).reshape(-1, 1, *image_shape)          # (n, 1, H, W)
     ncol = ncol or math.ceil(math.sqrt(len(x)))
     if len(x) < ncol:                                                       # keep ncol columns (make_grid would shrink)
         x = torch.cat([x, x.new_full((ncol - len(x), *x.shape[1:]), pad_value)])
     return make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)[0].numpy()   # one channel of (3, H', W')
 
+# %% ../nbs/09_figures.ipynb #682b21a9
 def show_image(img, title=None, path=None, scale=1.0, cmap='gray'):
-    "Show a 2-D array as a grey image in [0, 1] on a figure of its own; save to `path` (PNG) if given. Returns the Figure."
+    "Show a 2-D array in [0, 1] as a grey image on its own figure, saved to `path` (PNG) if given; returns the Figure."
     import matplotlib.pyplot as plt
     h, w = img.shape
     wi, hi = scale * w / 40, scale * h / 40
@@ -39,6 +40,7 @@ def show_image(img, title=None, path=None, scale=1.0, cmap='gray'):
     if path is not None: save_figure(fig, path)
     return fig
 
+# %% ../nbs/09_figures.ipynb #fdeba04b
 def save_figure(fig, path, dpi=100):
     "Save `fig` as a PNG at `path` (folders created) and return the path."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,7 +49,7 @@ def save_figure(fig, path, dpi=100):
 
 # %% ../nbs/09_figures.ipynb #ed6181ef
 def plot_bounds(histories, path=None, title=None, ax=None, ylim='auto'):
-    "Train (solid) and test (dashed) lower bound vs training samples evaluated, log x-axis; `histories` is one history or `{label: history}`. `ylim='auto'` cuts off early transients far below the curves (noted in the title)."
+    "Train (solid) and test (dashed) lower bound vs training samples evaluated, log x-axis; returns the Figure."
     import matplotlib.pyplot as plt
     if isinstance(histories, (list, tuple)): histories = {'AEVB': histories}
     fig = None
@@ -58,7 +60,8 @@ def plot_bounds(histories, path=None, title=None, ax=None, ylim='auto'):
         col = f'C{k}'
         ax.plot(s, [r['train_bound'] for r in h], '-', color=col, label=f'{label} (train)')
         if any(r.get('test_bound') is not None for r in h):
-            ax.plot(s, [np.nan if r.get('test_bound') is None else r['test_bound'] for r in h], '--', color=col, label=f'{label} (test)')
+            ax.plot(s, [np.nan if r.get('test_bound') is None else r['test_bound'] for r in h], '--', color=col,
+                    label=f'{label} (test)')
     ax.set_xscale('log')
     ys = np.array([v for line in ax.lines for v in line.get_ydata() if np.isfinite(v)])
     if ylim == 'auto' and len(ys) > 4:
@@ -85,6 +88,7 @@ def plot_samples(model, image_shape, n=64, seed=0, path=None, title='samples: de
     z = torch.randn(n, model.z_dim, generator=g, device=dev)
     return show_image(tile_images(model.decode(z), image_shape), title=title, path=path, scale=2)
 
+# %% ../nbs/09_figures.ipynb #93b376ab
 def reconstruction_rows(x, xr, image_shape, ncol=8):
     "Interleave data and reconstructions: each block of `ncol` data images sits directly above its reconstructions."
     x, xr = _np(x), _np(xr)
@@ -94,8 +98,10 @@ def reconstruction_rows(x, xr, image_shape, ncol=8):
     rows = [np.concatenate([r, np.full((ncol - len(r), r.shape[1]), 1.0, np.float32)]) for r in rows]
     return tile_images(np.concatenate(rows), image_shape, ncol=ncol)
 
+# %% ../nbs/09_figures.ipynb #480b1014
 @torch.no_grad()
-def plot_reconstructions(model, x, image_shape, ncol=8, path=None, title='data (upper rows) and reconstructions (lower rows)'):
+def plot_reconstructions(model, x, image_shape, ncol=8, path=None,
+                         title='data (upper rows) and reconstructions (lower rows)'):
     "Data above its reconstruction `model.reconstruct(x)` (decoder mean at the posterior mean)."
     dev = next(model.parameters()).device
     x = x.to(dev)
@@ -103,17 +109,19 @@ def plot_reconstructions(model, x, image_shape, ncol=8, path=None, title='data (
 
 # %% ../nbs/09_figures.ipynb #117d65e2
 def manifold_grid(n=20, device='cpu'):
-    "The $n^2$ latent points of Fig. 4: $z=\\Phi^{-1}(u)$, $u_k=k/(n+1)$; row-major, row 0 at the top (largest $z_2$), $z_1$ increasing along a row."
+    "The $n^2$ latent points of Fig. 4, $z=\\Phi^{-1}(u)$ with $u_k=k/(n+1)$, row-major from the top row."
     u = torch.arange(1, n + 1, dtype=torch.float64) / (n + 1)
     q = torch.special.ndtri(u)
     z1 = q.repeat(n)                       # columns
     z2 = q.flip(0).repeat_interleave(n)    # rows, top = largest
     return torch.stack([z1, z2], -1).float().to(device)
 
+# %% ../nbs/09_figures.ipynb #42020f69
 @torch.no_grad()
 def plot_manifold(model, image_shape, n=20, path=None, title='learned 2-D manifold: decoder means at z = Phi^-1(u)'):
     "Fig. 4: decoder means on `manifold_grid(n)` tiled as an n x n image (needs `model.z_dim == 2`)."
     if model.z_dim != 2: raise ValueError(f'the manifold plot needs a 2-D latent space, model has z_dim={model.z_dim}')
     dev = next(model.parameters()).device
-    img = tile_images(model.decode(manifold_grid(n, dev)), image_shape, ncol=n, pad=1)   # 1-px white gaps: small images (8x8 digits) stay legible
+    # 1-px white gaps: small images (8x8 digits) stay legible
+    img = tile_images(model.decode(manifold_grid(n, dev)), image_shape, ncol=n, pad=1)
     return show_image(img, title=title, path=path, scale=1.5)

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 
 # %% ../nbs/10_hmc.ipynb #eae95ce9
 def log_prob_and_grad(log_prob_fn, z):
-    r"$\log\pi(z)$ (shape `z.shape[:-1]`) and $\nabla_z\log\pi(z)$ (shape of `z`), both detached; one backward pass of the summed log-density."
+    r"$\log\pi(z)$ (shape `z.shape[:-1]`) and $\nabla_z\log\pi(z)$ (shape of `z`), detached, from one backward pass."
     with torch.enable_grad():
         z = z.detach().requires_grad_(True)
         lp = log_prob_fn(z)
         g, = torch.autograd.grad(lp.sum(), z)
     return lp.detach(), g.detach()
 
+# %% ../nbs/10_hmc.ipynb #38a15856
 def leapfrog(log_prob_fn, z, r, eps, n_leapfrog, grad=None):
-    r"`n_leapfrog` leapfrog steps of size `eps` (broadcastable to `z`, e.g. `(..., 1)`) from `(z, r)`; returns `(z, r, log_prob, grad)` at the end point."
+    r"`n_leapfrog` leapfrog steps of size `eps` from `(z, r)`; returns `(z, r, log_prob, grad)` at the end point."
     if grad is None: _, grad = log_prob_and_grad(log_prob_fn, z)
     r = r + 0.5 * eps * grad                      # half step of the momentum
     for i in range(n_leapfrog):
@@ -29,12 +30,7 @@ def leapfrog(log_prob_fn, z, r, eps, n_leapfrog, grad=None):
         r = r + (eps if i < n_leapfrog - 1 else 0.5 * eps) * grad   # full momentum steps, a half one at the end
     return z, r, lp, grad
 
-# %% ../nbs/10_hmc.ipynb #3842cec9
-def _as_chain_tensor(step_size, z):
-    "Step size(s) as a tensor of shape `z.shape[:-1]` on z's device and dtype."
-    s = torch.as_tensor(step_size, dtype=z.dtype, device=z.device)
-    return s.expand(z.shape[:-1]).clone()
-
+# %% ../nbs/10_hmc.ipynb #699be163
 def _hmc_transition(log_prob_fn, z, lp, grad, step_size, n_leapfrog, random_sign=False):
     "One HMC transition from a state with known log-prob and gradient; returns `(z, lp, grad, accepted, accept_prob)`."
     r = torch.randn_like(z)                                    # r ~ N(0, I), unit mass
@@ -48,18 +44,27 @@ def _hmc_transition(log_prob_fn, z, lp, grad, step_size, n_leapfrog, random_sign
     a = accept.unsqueeze(-1)
     return (torch.where(a, z1, z), torch.where(accept, lp1, lp), torch.where(a, g1, grad), accept, log_alpha.exp())
 
+# %% ../nbs/10_hmc.ipynb #3842cec9
+def _as_chain_tensor(step_size, z):
+    "Step size(s) as a tensor of shape `z.shape[:-1]` on z's device and dtype."
+    s = torch.as_tensor(step_size, dtype=z.dtype, device=z.device)
+    return s.expand(z.shape[:-1]).clone()
+
+# %% ../nbs/10_hmc.ipynb #4e0a9827
 def hmc_step(log_prob_fn, z, step_size, n_leapfrog, random_sign=False):
-    r"One HMC transition for every chain (leading dims of `z`): returns `(z_new, accept_mask)`; `step_size` is a float or a per-chain tensor of shape `z.shape[:-1]`."
+    r"One HMC transition for every chain (leading dims of `z`); returns `(z_new, accept_mask)`."
     lp, grad = log_prob_and_grad(log_prob_fn, z)
-    z, _, _, accept, _ = _hmc_transition(log_prob_fn, z, lp, grad, _as_chain_tensor(step_size, z), n_leapfrog, random_sign)
+    z, _, _, accept, _ = _hmc_transition(log_prob_fn, z, lp, grad, _as_chain_tensor(step_size, z), n_leapfrog,
+                                         random_sign)
     return z, accept
 
 # %% ../nbs/10_hmc.ipynb #09d57259
 class HMC:
-    r"Persistent batched HMC chains on `log_prob_fn` (leading dims of `z0` are chains) with step-size adaptation towards `target_accept`."
+    r"Persistent batched HMC chains (leading dims of `z0`) adapting their step sizes towards `target_accept`."
     def __init__(self, log_prob_fn, z0, step_size=0.1, n_leapfrog=10, target_accept=0.9, adapt='chain',
                  adapt_factor=1.02, adapt_gain=0.5, random_sign=False, min_step=1e-6, max_step=10.0):
-        if adapt not in ('chain', 'global', None): raise ValueError(f"adapt must be 'chain', 'global' or None, got {adapt!r}")
+        if adapt not in ('chain', 'global', None):
+            raise ValueError(f"adapt must be 'chain', 'global' or None, got {adapt!r}")
         self.log_prob_fn, self.n_leapfrog, self.target_accept = log_prob_fn, n_leapfrog, target_accept
         self.adapt, self.adapt_factor, self.adapt_gain, self.random_sign = adapt, adapt_factor, adapt_gain, random_sign
         self.min_step, self.max_step = min_step, max_step
@@ -68,19 +73,19 @@ class HMC:
         self.refresh()
 
     def refresh(self, log_prob_fn=None):
-        "Recompute the cached log-density and gradient (after the target changed); optionally switch to a new `log_prob_fn`."
+        "Recompute the cached log-density and gradient (after the target changed), optionally of a new `log_prob_fn`."
         if log_prob_fn is not None: self.log_prob_fn = log_prob_fn
         self.log_prob, self.grad = log_prob_and_grad(self.log_prob_fn, self.z)
         return self
 
     def step(self, adapt=True):
-        "One transition of every chain; adapts the step sizes if `adapt`; returns the per-chain acceptance probabilities."
+        "One transition of every chain, adapting the step sizes if `adapt`; returns the acceptance probabilities."
         self.z, self.log_prob, self.grad, accept, alpha = _hmc_transition(
             self.log_prob_fn, self.z, self.log_prob, self.grad, self.step_size, self.n_leapfrog, self.random_sign)
         self.last_accept = accept
         if adapt and self.adapt == 'chain':      # log eps_i += gain * (alpha_i - target)
             self.step_size = self.step_size * torch.exp(self.adapt_gain * (alpha - self.target_accept))
-        elif adapt and self.adapt == 'global':   # Kingma: eps /= 1.02 if the batch acceptance rate is below target, else *= 1.02
+        elif adapt and self.adapt == 'global':   # Kingma: eps /= 1.02 if the batch rate is below target, else *= 1.02
             rate = accept.to(self.z.dtype).mean()
             f = torch.where(rate < self.target_accept, 1 / self.adapt_factor, self.adapt_factor)
             self.step_size = self.step_size * f
@@ -88,7 +93,7 @@ class HMC:
         return alpha
 
     def sample(self, n_samples, adapt=False, thin=1):
-        "`n_samples` states (every `thin`-th transition), stacked: shape `(n_samples, *z.shape)`; also returns the mean acceptance probability per transition."
+        "`n_samples` states (every `thin`-th transition), stacked, and the mean acceptance probability per transition."
         out, acc = [], []
         for _ in range(n_samples):
             for _ in range(thin): acc.append(self.step(adapt).mean())
@@ -98,16 +103,17 @@ class HMC:
 # %% ../nbs/10_hmc.ipynb #49e19dfe
 @dataclass
 class HMCResult:
-    "Output of `sample_hmc`: samples `(n_samples, *z0.shape)`, final per-chain step sizes, acceptance per chain (sampling phase) and traces of the mean acceptance probability and mean step size per transition."
+    "Output of `sample_hmc`: samples, final step sizes, acceptance rates and per-transition traces."
     samples: torch.Tensor
     step_size: torch.Tensor
     accept_rate: torch.Tensor
     accept_trace: torch.Tensor
     step_trace: torch.Tensor
 
+# %% ../nbs/10_hmc.ipynb #b8b57da1
 def sample_hmc(log_prob_fn, z0, n_samples, n_leapfrog=10, step_size=0.1, target_accept=0.9, burn_in=100,
                adapt='chain', adapt_during_sampling=False, thin=1, random_sign=False, **kw):
-    r"Run batched HMC: `burn_in` transitions adapting the step size towards `target_accept`, then `n_samples` draws (frozen step sizes unless `adapt_during_sampling`). Returns an `HMCResult`."
+    r"Run batched HMC: `burn_in` adaptive transitions, then `n_samples` draws; returns an `HMCResult`."
     h = HMC(log_prob_fn, z0, step_size, n_leapfrog, target_accept, adapt, random_sign=random_sign, **kw)
     acc_tr, step_tr = [], []
     for _ in range(burn_in):
@@ -115,7 +121,8 @@ def sample_hmc(log_prob_fn, z0, n_samples, n_leapfrog=10, step_size=0.1, target_
     out, n_acc = [], torch.zeros_like(h.step_size)
     for _ in range(n_samples):
         for _ in range(thin):
-            acc_tr.append(h.step(adapt=adapt_during_sampling and adapt is not None).mean()); step_tr.append(h.step_size.mean())
+            acc_tr.append(h.step(adapt=adapt_during_sampling and adapt is not None).mean())
+            step_tr.append(h.step_size.mean())
             n_acc = n_acc + h.last_accept.to(n_acc.dtype)
         out.append(h.z)
     stack = lambda v: torch.stack(v) if v else torch.zeros(0, device=z0.device)

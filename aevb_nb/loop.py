@@ -68,13 +68,15 @@ class TrainConfig:
     def validate(self):
         "Check every setting; raise one `ValueError` naming the first bad one. Returns `self`."
         for k, allowed in CHOICES.items():
-            if getattr(self, k) not in allowed: raise ValueError(f'{k} must be one of {allowed}, got {getattr(self, k)!r}')
+            if getattr(self, k) not in allowed:
+                raise ValueError(f'{k} must be one of {allowed}, got {getattr(self, k)!r}')
         for k in ('L', 'batch_size', 'n_samples', 'eval_per_decade', 'eval_L', 'eval_batch_size', 'chunk_steps'):
             setattr(self, k, check_int(k, getattr(self, k)))
         for k in ('adagrad_warmup', 'eval_every', 'eval_n', 'checkpoint_every', 'seed'):
             setattr(self, k, check_int(k, getattr(self, k), lo=0))
         self.lr, self.adagrad_eps = check_float('lr', self.lr), check_float('adagrad_eps', self.adagrad_eps)
-        if not isinstance(self.method, str) or not self.method: raise ValueError(f'method must be a name, got {self.method!r}')
+        if not isinstance(self.method, str) or not self.method:
+            raise ValueError(f'method must be a name, got {self.method!r}')
         if not isinstance(self.compile, bool): raise ValueError(f'compile must be True or False, got {self.compile!r}')
         return self
 
@@ -108,6 +110,7 @@ def rng_state(device):
     if dev.type == 'cuda': st['cuda'] = torch.cuda.get_rng_state(dev)
     return st
 
+# %% ../nbs/07_loop.ipynb #265a5c56
 def set_rng_state(st, device):
     "Restore the states saved by `rng_state`."
     dev = torch.device(device)
@@ -162,14 +165,14 @@ def event_steps(n_steps, per_step, eval_every=0, per_decade=10, checkpoint_every
 
 # %% ../nbs/07_loop.ipynb #b08e8210
 def check_data(x, likelihood=None, name='data'):
-    "Raise one clear `ValueError` unless `x` is a non-empty finite `(N, D)` float tensor (in [0, 1] for a Bernoulli decoder)."
+    "Raise one clear `ValueError` unless `x` is a non-empty finite `(N, D)` float tensor ([0, 1] for Bernoulli)."
     if not torch.is_tensor(x) or x.dim() != 2 or not x.is_floating_point() or x.shape[0] == 0:
         got = f'{tuple(x.shape)} {x.dtype}' if torch.is_tensor(x) else type(x).__name__
         raise ValueError(f'{name} must be a non-empty (N, D) float tensor, got {got}')
     if not bool(torch.isfinite(x).all()): raise ValueError(f'{name} holds NaN or infinite values; clean the data first')
     if likelihood == 'bernoulli' and not bool(((x >= 0) & (x <= 1)).all()):
-        raise ValueError(f'{name} has values in [{x.min().item():.3g}, {x.max().item():.3g}], outside [0, 1]: a Bernoulli '
-                         f'decoder (eq. 11) needs pixel intensities in [0, 1] (divide 8-bit images by 255)')
+        raise ValueError(f'{name} has values in [{x.min().item():.3g}, {x.max().item():.3g}], outside [0, 1]: '
+                         f'a Bernoulli decoder (eq. 11) needs pixel intensities in [0, 1] (divide 8-bit images by 255)')
     return x
 
 # %% ../nbs/07_loop.ipynb #8a1a0e5c
@@ -180,7 +183,7 @@ def is_dynamic(data):
 
 # %% ../nbs/07_loop.ipynb #a49b8c4b
 def eval_sets(xtr, xte, cfg, dynamic):
-    "The fixed evaluation sets `{'train': ..., 'test': ...}`: the first `cfg.eval_n` points, binarized once if `dynamic`."
+    "The fixed evaluation sets `{'train': ..., 'test': ...}`: first `cfg.eval_n` points, binarized once if `dynamic`."
     g = torch.Generator(device=xtr.device); g.manual_seed(block_seed(cfg.seed, -1))
     out = {}
     for name, x in (('train', xtr), ('test', xte)):
@@ -198,7 +201,7 @@ def _fsync_dir(path):
     finally: os.close(fd)
 
 def atomic_write(path, write):
-    "Call `write(tmp_path)`, `fsync` the file, rename it to `path` atomically; the temporary file never outlives a failure."
+    "Call `write(tmp_path)`, `fsync` it and rename it to `path` atomically; no temporary file outlives a failure."
     path = Path(path)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     try:
@@ -224,15 +227,16 @@ def load_checkpoint(path, map_location='cpu'):
     if not path.is_file(): raise FileNotFoundError(f'no checkpoint at {path}')
     try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        raise ValueError(f'{path} is not a readable aevb_nb checkpoint (corrupt, truncated, or not written by aevb_nb): '
-                         f'{type(e).__name__}') from None
+        raise ValueError(f'{path} is not a readable aevb_nb checkpoint '
+                         f'(corrupt, truncated, or not written by aevb_nb): {type(e).__name__}') from None
 
 # %% ../nbs/07_loop.ipynb #c0968f51
 def load_model(path, device='cpu'):
     "Rebuild the VAE of a checkpoint with `make_vae(**model_config)` and load its parameters."
     st = load_checkpoint(path, map_location=device)
     if not st.get('model_config') or not ('method' in st or 'model' in st):
-        raise ValueError(f'{path}: the checkpoint holds no model config; rebuild the model yourself and load state["model"]')
+        raise ValueError(f'{path}: the checkpoint holds no model config; '
+                         'rebuild the model yourself and load state["model"]')
     model = make_vae(**st['model_config'])
     model.load_state_dict(st['method']['model'] if 'method' in st else st['model'])
     return model.to(device)
@@ -322,11 +326,11 @@ class RunDir:
         if self._fd is not None: os.close(self._fd); self._fd = None
 
     def start(self, resume, force):
-        "Prepare for a fresh run (refuse or, with `force`, clear an existing run) or a resume; drop stale derived files."
+        "Prepare for a fresh run (refuse, or with `force` clear, an existing run) or a resume; drop stale files."
         if not resume and self.holds_run():
             if not force:
-                raise ValueError(f'{self.path} already holds a run; continue it with --resume (resume=True), replace it '
-                                 f'with --force (force=True), or choose another output folder')
+                raise ValueError(f'{self.path} already holds a run; continue it with --resume (resume=True), '
+                                 f'replace it with --force (force=True), or choose another output folder')
             for name in RUN_FILES: (self.path / name).unlink(missing_ok=True)
         (self.path / 'summary.json').unlink(missing_ok=True)     # a summary belongs to a finished run only
         for tmp in self.path.glob('.*.tmp'): tmp.unlink(missing_ok=True)   # left by a killed writer (we hold the lock)
@@ -434,13 +438,15 @@ def _resolve_device(cfg, model):
         return dev
     return next(model.parameters()).device
 
+# %% ../nbs/07_loop.ipynb #301ef02f
 def _progress(show, total, initial, desc):
     from tqdm import tqdm
-    return tqdm(total=total, initial=initial, unit='sample', unit_scale=True, disable=not show, file=sys.stderr, desc=desc)
+    return tqdm(total=total, initial=initial, unit='sample', unit_scale=True, disable=not show, file=sys.stderr,
+                desc=desc)
 
 # %% ../nbs/07_loop.ipynb #b54508a8
 def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progress=None, meta=None):
-    "Train `method.model` on `data.x_train` with `cfg`, evaluating on train and test; returns the history (list of dicts)."
+    "Train `method.model` on `data.x_train` with `cfg`, evaluating on train and test; returns the history."
     cfg = replace(cfg or TrainConfig(), method=method.name).validate()
     model = method.model
     dev = _resolve_device(cfg, model); model.to(dev)
@@ -487,8 +493,9 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
 
     def checkpoint():
         if rd is None: return None
-        save_checkpoint(rd.ckpt, dict(method=method.state_dict(), step=step, samples=step * per_step, rng=rng_state(dev),
-                                      history=history, time=t_train, prev=prev, acc=dict(acc), model_config=man['model_config'], **extra))
+        save_checkpoint(rd.ckpt, dict(method=method.state_dict(), step=step, samples=step * per_step,
+                                      rng=rng_state(dev), history=history, time=t_train, prev=prev, acc=dict(acc),
+                                      model_config=man['model_config'], **extra))
         write_metrics(rd.path, history, labels, extra)
         return rd.ckpt
 
@@ -515,8 +522,9 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
                 if not bool(torch.stack([torch.isfinite(t).all() for t in [*running.values(), *params]]).all()):
                     kept = (f'the last good checkpoint of this run is kept: {rd.ckpt} (step {prev}, {prev * per_step} '
                             f'samples)' if rd is not None and rd.ckpt.exists() else 'no checkpoint was written yet')
-                    raise FloatingPointError(f'non-finite lower bound or parameters between step {prev} and step {step} '
-                                             f'(training samples {prev * per_step}..{step * per_step}); training stopped; {kept}')
+                    raise FloatingPointError(f'non-finite lower bound or parameters between step {prev} and step '
+                                             f'{step} (training samples {prev * per_step}..{step * per_step}); '
+                                             f'training stopped; {kept}')
                 te = time.perf_counter()
                 with seeded(cfg.seed, dev), torch.no_grad():
                     ev_vals = method.evaluate(eval_sets(xtr, xte, cfg, dynamic), cfg)

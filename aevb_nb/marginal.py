@@ -17,6 +17,7 @@ def scott_factor(n, d):
     "Scott's rule bandwidth factor $n^{-1/(d+4)}$ (as `scipy.stats.gaussian_kde`)."
     return n ** (-1.0 / (d + 4))
 
+# %% ../nbs/11_marginal.ipynb #d0920bf0
 def _chol_cov(samples, jitter=1e-8):
     "Cholesky factor of the sample covariance of `samples` (B, n, J), with a relative jitter on the diagonal."
     c = samples - samples.mean(-2, keepdim=True)
@@ -26,8 +27,9 @@ def _chol_cov(samples, jitter=1e-8):
     scale = cov.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None].clamp_min(1e-12)
     return torch.linalg.cholesky(cov + jitter * scale * eye)
 
+# %% ../nbs/11_marginal.ipynb #188affca
 def kde_log_prob(y, samples, factors, chol=None):
-    r"Gaussian KDE log-densities: $\log\frac1n\sum_i\mathcal N(y;z_i,h^2\hat\Sigma)$ at `y` (B, m, J) for data `samples` (B, n, J) and factors `factors` (K,) or (K, B); returns (K, B, m)."
+    r"Gaussian KDE log-densities at `y` (B, m, J) of `samples` (B, n, J), factors (K,) or (K, B); returns (K, B, m)."
     B, n, J = samples.shape
     L = _chol_cov(samples) if chol is None else chol
     wy = torch.linalg.solve_triangular(L, y.transpose(-1, -2), upper=False).transpose(-1, -2)      # (B, m, J) whitened
@@ -43,7 +45,7 @@ def kde_log_prob(y, samples, factors, chol=None):
 BANDWIDTH_MULTIPLES = tuple(math.exp((k - 5) / 2) for k in range(10))
 
 class GaussianKDE:
-    r"Per-datapoint Gaussian KDEs fitted to `samples` (B, n, J), bandwidth factor chosen per datapoint among `multiples` x Scott's factor by held-out log-likelihood (half/half split)."
+    r"Per-datapoint Gaussian KDEs fitted to `samples` (B, n, J), bandwidth chosen by held-out log-likelihood."
     def __init__(self, samples, multiples=BANDWIDTH_MULTIPLES, min_per_dim=4):
         B, n, J = samples.shape
         self.samples, self.multiples = samples, torch.tensor(multiples, dtype=samples.dtype, device=samples.device)
@@ -65,16 +67,14 @@ class GaussianKDE:
 
 # %% ../nbs/11_marginal.ipynb #c78ab2dd
 def harmonic_mean_log_marginal(log_q, log_joint, dim=-1):
-    r"$-\big(\operatorname{logsumexp}_l[\log q(z_l)-\log p(x,z_l)]-\log L\big)$: Appendix D's importance-weighted harmonic mean, in log space."
+    r"Appendix D's importance-weighted harmonic mean estimate of $\log p_\theta(x)$, in log space."
     L = log_q.shape[dim]
     return -(torch.logsumexp(log_q - log_joint, dim) - math.log(L))
 
-def _model_log_joint(model, x):
-    return lambda z: model.log_prior(z) + model.log_likelihood(x, z)
-
+# %% ../nbs/11_marginal.ipynb #7b190246
 @torch.no_grad()
 def sir_init(model, x, n_chains=1, n_candidates=1000, max_elems=2 ** 24):
-    r"Sampling-importance-resampling from the prior: `n_candidates` draws $z\sim p(z)$ per datapoint, `n_chains` of them resampled with weights $\propto p_\theta(x|z)$; returns (n_chains, B, J). Approximate posterior draws that respect the modes' masses."
+    r"Sampling-importance-resampling from the prior: approximate posterior draws, shape (n_chains, B, J)."
     B, J = x.shape[0], model.z_dim
     p = next(model.parameters(), None)
     dt = x.dtype if p is None else p.dtype
@@ -84,9 +84,11 @@ def sir_init(model, x, n_chains=1, n_candidates=1000, max_elems=2 ** 24):
     idx = torch.multinomial(torch.softmax(logw.T.double(), -1), n_chains, replacement=True)   # (B, C)
     return cand.gather(0, idx.T.unsqueeze(-1).expand(n_chains, B, J))
 
+# %% ../nbs/11_marginal.ipynb #7befe26d
 def _init_chains(model, x, n_chains, init, n_init=1000):
-    "Initial z (n_chains, B, J) and step sizes (n_chains, B): 'encoder' (q(z|x)), 'sir' (`sir_init`), 'prior'; 'auto' = encoder if the model has one, else sir."
-    if init not in ('auto', 'encoder', 'sir', 'prior'): raise ValueError(f"init must be 'auto', 'encoder', 'sir' or 'prior', got {init!r}")
+    "Initial z (n_chains, B, J) and step sizes (n_chains, B) for `init` 'auto', 'encoder', 'sir' or 'prior'."
+    if init not in ('auto', 'encoder', 'sir', 'prior'):
+        raise ValueError(f"init must be 'auto', 'encoder', 'sir' or 'prior', got {init!r}")
     J = model.z_dim
     p = next(model.parameters(), None)
     dt = x.dtype if p is None else p.dtype
@@ -101,11 +103,17 @@ def _init_chains(model, x, n_chains, init, n_init=1000):
           else torch.randn(n_chains, x.shape[0], J, dtype=dt, device=x.device))
     return z0, torch.full(z0.shape[:-1], 0.1, dtype=dt, device=x.device)
 
+# %% ../nbs/11_marginal.ipynb #7970f71e
+def _model_log_joint(model, x):
+    return lambda z: model.log_prior(z) + model.log_likelihood(x, z)
+
 def log_marginal_hmc(model, x, n_samples=50, n_leapfrog=4, burn_in=100, n_chains=1, target_accept=0.9, adapt='chain',
-                     init='auto', n_init=1000, step_size=None, batch_size=None, multiples=BANDWIDTH_MULTIPLES, return_info=False):
-    r"Appendix D: $\log\hat p_\theta(x)$ per datapoint, shape (B,), nats. HMC (`n_samples` draws x `n_chains`, `n_leapfrog` steps), first half fits a `GaussianKDE` $q$, second half goes into `harmonic_mean_log_marginal`."
+                     init='auto', n_init=1000, step_size=None, batch_size=None, multiples=BANDWIDTH_MULTIPLES,
+                     return_info=False):
+    r"Appendix D: $\log\hat p_\theta(x)$ per datapoint, shape (B,), nats, from HMC samples and a `GaussianKDE`."
     J = model.z_dim
-    if J > 5: warnings.warn(f'log_marginal_hmc: Appendix D advises fewer than 5 latent dimensions (z_dim={J}); the KDE-based estimate is unreliable here')
+    if J > 5: warnings.warn(f'log_marginal_hmc: Appendix D advises fewer than 5 latent dimensions (z_dim={J}); '
+                            'the KDE-based estimate is unreliable here')
     if n_samples < 2: raise ValueError('n_samples must be >= 2 (half fits q, half is evaluated)')
     outs, infos = [], []
     for xb in (x.split(batch_size) if batch_size else (x,)):
@@ -124,7 +132,8 @@ def log_marginal_hmc(model, x, n_samples=50, n_leapfrog=4, burn_in=100, n_chains
             lj = log_joint(ev).transpose(0, 1)                                         # (B, m)
         outs.append(harmonic_mean_log_marginal(lq, lj))
         if return_info:
-            infos.append(dict(accept_rate=res.accept_rate.reshape(-1, xb.shape[0]).mean(0), step_size=res.step_size.reshape(-1, xb.shape[0]).mean(0),
+            infos.append(dict(accept_rate=res.accept_rate.reshape(-1, xb.shape[0]).mean(0),
+                              step_size=res.step_size.reshape(-1, xb.shape[0]).mean(0),
                               bandwidth_multiple=None if kde.fallback else kde.multiples[kde.choice]))
     est = torch.cat(outs)
     if not return_info: return est
@@ -134,7 +143,7 @@ def log_marginal_hmc(model, x, n_samples=50, n_leapfrog=4, burn_in=100, n_chains
 # %% ../nbs/11_marginal.ipynb #26c9dada
 @torch.no_grad()
 def log_marginal_is(model, x, k=5000, batch_size=100, proposal=None, max_elems=2 ** 24, return_se=False):
-    r"$\log\frac1k\sum_j p_\theta(x,z_j)/q(z_j|x)$, $z_j\sim q$ = `proposal(x)` (default `model.encode`): log p(x) per datapoint (B,), nats; with `return_se`, also the delta-method standard error."
+    r"Importance-sampling estimate of $\log p_\theta(x)$ per datapoint, shape (B,), nats, from `proposal(x)`."
     proposal = proposal or model.encode
     outs, ses = [], []
     for xb in x.split(batch_size):

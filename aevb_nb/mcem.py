@@ -20,7 +20,7 @@ def generative_part(model):
 
 # %% ../nbs/12_mcem.ipynb #57f184aa
 def mcem_step(model, x, z, step_size, opt, prior=(), decay=0.0, n_leapfrog=10, n_updates=5, target_accept=0.9):
-    r"One MCEM iteration on `x` (M, D) with chains `z` (M, J): an HMC E-step, then `n_updates` M-steps; returns device tensors."
+    r"One MCEM iteration on `x` (M, D) with chains `z` (M, J): an HMC E-step, then `n_updates` M-steps."
     log_joint = lambda zz: model.log_prior(zz) + model.log_likelihood(x, zz)
     h = HMC(log_joint, z, step_size, n_leapfrog, target_accept, adapt='chain')
     alpha = h.step(adapt=True)                                 # E-step: z ~ (approximately) p_theta(z|x)
@@ -41,7 +41,7 @@ def evaluate_marginal(model, x, seed=None, **hmc_kw):
 
 # %% ../nbs/12_mcem.ipynb #d668e2a7
 class MCEM(Method):
-    "Monte Carlo EM (Appendix E) as a `loop.Method`: persistent HMC chains (E-step), Adagrad on $\theta$ (M-step)."
+    r"Monte Carlo EM (Appendix E) as a `loop.Method`: persistent HMC chains (E-step), Adagrad on $\theta$ (M-step)."
     name = 'mcem'
     labels = {'train_bound': 'log p(x) estimate on the training set (Appendix D: HMC + KDE + harmonic mean), '
                              'nats per datapoint (NOT a lower bound)',
@@ -52,7 +52,8 @@ class MCEM(Method):
 
     def __init__(self, model, n_leapfrog=10, n_updates=5, target_accept=0.9, init_step=1.0, eval_hmc=None):
         super().__init__(model)
-        self.n_leapfrog, self.n_updates, self.target_accept, self.init_step = n_leapfrog, n_updates, target_accept, init_step
+        self.n_leapfrog, self.n_updates = n_leapfrog, n_updates
+        self.target_accept, self.init_step = target_accept, init_step
         self.eval_hmc = {'n_samples': 50, 'n_leapfrog': 4, **(eval_hmc or {})}
 
     def options(self):

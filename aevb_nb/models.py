@@ -20,7 +20,7 @@ ACTIVATIONS = {'tanh': nn.Tanh, 'relu': nn.ReLU, 'sigmoid': nn.Sigmoid, 'softplu
                'elu': nn.ELU, 'leaky_relu': nn.LeakyReLU}
 
 def mlp_trunk(n_in, n_hidden=500, n_layers=1, act='tanh'):
-    r"The hidden layers $h=\mathrm{act}(W h_{prev}+b)$ of an Appendix C MLP (`n_layers` of them, `n_hidden` wide); returns `(module, n_out)`."
+    r"The hidden layers $h=\mathrm{act}(W h_{prev}+b)$ of an Appendix C MLP; returns `(module, n_out)`."
     if act not in ACTIVATIONS: raise ValueError(f"act={act!r}: choose one of {sorted(ACTIVATIONS)}")
     if n_layers < 0: raise ValueError(f"n_layers={n_layers} must be >= 0")
     layers, d = [], n_in
@@ -33,12 +33,12 @@ def mlp_trunk(n_in, n_hidden=500, n_layers=1, act='tanh'):
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
 
 def soft_clamp(v, lo=LOGVAR_MIN, hi=LOGVAR_MAX):
-    r"Smooth clamp to $[lo, hi]$: $hi-\mathrm{softplus}(hi-lo-\mathrm{softplus}(v-lo))$; the identity (to float precision) well inside."
+    r"Smooth clamp of `v` to $[lo, hi]$; the identity (to float precision) well inside the range."
     return hi - F.softplus(hi - lo - F.softplus(v - lo))
 
 # %% ../nbs/04_models.ipynb #fa4b6078
 class GaussianMLP(nn.Module):
-    r"Gaussian MLP of eq. 12: $h=\tanh(W_3 x+b_3)$, $\mu=W_4h+b_4$ (sigmoid if `sigmoid_mean`), $\log\sigma^2=W_5h+b_5$ (soft-clamped)."
+    r"Gaussian MLP of eq. 12: $\mu=W_4h+b_4$ (sigmoid if `sigmoid_mean`), $\log\sigma^2=W_5h+b_5$ (soft-clamped)."
     def __init__(self, n_in, n_out, n_hidden=500, n_layers=1, act='tanh', sigmoid_mean=False):
         super().__init__()
         self.n_in, self.n_out, self.sigmoid_mean = n_in, n_out, sigmoid_mean
@@ -55,7 +55,7 @@ class GaussianMLP(nn.Module):
 
 # %% ../nbs/04_models.ipynb #7bbef21b
 class BernoulliMLP(nn.Module):
-    r"Bernoulli MLP of eq. 11: returns the logits $W_2\tanh(W_1z+b_1)+b_2$, so that $y=\mathrm{sigmoid}(\text{logits})$."
+    r"Bernoulli MLP of eq. 11: returns the logits $W_2\tanh(W_1z+b_1)+b_2$, so $y=\mathrm{sigmoid}(\text{logits})$."
     def __init__(self, n_in, n_out, n_hidden=500, n_layers=1, act='tanh'):
         super().__init__()
         self.n_in, self.n_out = n_in, n_out
@@ -69,23 +69,24 @@ class BernoulliMLP(nn.Module):
 # %% ../nbs/04_models.ipynb #d274824e
 @torch.no_grad()
 def init_paper_(module, std=0.01):
-    r"In place: every parameter of `module` $\sim\mathcal N(0,\text{std}^2)$, the paper's $\mathcal N(0,0.01)$ read as std $0.01$ (as Kingma's `init_w`). Returns `module`."
+    r"In place: every parameter of `module` $\sim\mathcal N(0,\text{std}^2)$ (the paper's init); returns `module`."
     for p in module.parameters(): p.normal_(0.0, std)
     return module
 
 # %% ../nbs/04_models.ipynb #c0c3dd62
 def decoder_log_likelihood(out, x, likelihood):
-    r"$\log p_\theta(x|z)$ from a decoder's output: logits (eq. 11, `'bernoulli'`) or `(mu, logvar)` (eq. 12, `'gaussian'`)."
+    r"$\log p_\theta(x|z)$ from a decoder output: eq. 11 from logits (`'bernoulli'`), eq. 12 from `(mu, logvar)`."
     if likelihood == 'bernoulli': return log_bernoulli(x, out)
     if likelihood == 'gaussian': return log_normal(x, *out)
     raise ValueError(f"unknown likelihood {likelihood!r}: 'bernoulli' or 'gaussian'")
 
 # %% ../nbs/04_models.ipynb #4069a3b8
 class DecoderModel(nn.Module):
-    r"The generative model $p_\theta(z)\,p_\theta(x|z)$: prior $\mathcal N(0,I)$ and a Bernoulli or Gaussian MLP decoder."
+    r"The generative model $p_\theta(z)\,p_\theta(x|z)$: prior $\mathcal N(0,I)$, Bernoulli or Gaussian MLP decoder."
     def __init__(self, decoder, likelihood='bernoulli', config=None):
         super().__init__()
-        if likelihood not in ('bernoulli', 'gaussian'): raise ValueError(f"likelihood={likelihood!r}: 'bernoulli' or 'gaussian'")
+        if likelihood not in ('bernoulli', 'gaussian'):
+            raise ValueError(f"likelihood={likelihood!r}: 'bernoulli' or 'gaussian'")
         self.decoder, self.likelihood = decoder, likelihood
         self.z_dim, self.x_dim = decoder.n_in, decoder.n_out
         self.config = dict(config or {})
@@ -116,14 +117,15 @@ class DecoderModel(nn.Module):
 
     @torch.no_grad()
     def sample_x(self, z, generator=None):
-        r"A draw $x\sim p_\theta(x|z)$ (binary for Bernoulli; $\mu+\sigma\odot\epsilon$ for Gaussian), not differentiable."
+        r"A draw $x\sim p_\theta(x|z)$: binary for Bernoulli, $\mu+\sigma\odot\epsilon$ for Gaussian; no gradient."
         if self.likelihood == 'bernoulli': return torch.bernoulli(self.decode(z), generator=generator)
         mu, logvar = self.decoder(z)
-        return mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, device=mu.device,
+                                                          dtype=mu.dtype)
 
     @torch.no_grad()
     def sample_joint(self, n, generator=None):
-        r"`(z, x)` with $z\sim p(z)$, $x\sim p_\theta(x|z)$: the generative model's own data (wake-sleep's sleep phase)."
+        r"`(z, x)` with $z\sim p(z)$, $x\sim p_\theta(x|z)$: the model's own data (wake-sleep's sleep phase)."
         z = self.prior_draw(n, generator)
         return z, self.sample_x(z, generator)
 
@@ -166,13 +168,14 @@ PRESETS = {
                              sampling='replace'),
                   lr_by_dataset={'digits': 0.1}, lr_grid=(0.01, 0.02, 0.1)),
     'pytorch-examples': dict(n_hidden=400, n_layers=1, act='relu', init='torch', init_std=None,
-                             train=dict(optimizer='adam', lr=1e-3, batch_size=128, L=1, estimator='B', weight_prior='none',
-                                        sampling='epoch')),
+                             train=dict(optimizer='adam', lr=1e-3, batch_size=128, L=1, estimator='B',
+                                        weight_prior='none', sampling='epoch')),
 }
 
 # %% ../nbs/04_models.ipynb #e074ac85
 def _check_dim(name, v):
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f'{name} must be an integer >= 1, got {v!r}')
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f'{name} must be an integer >= 1, got {v!r}')
     return v
 
 def make_vae(x_dim, z_dim, likelihood='bernoulli', preset='paper', n_hidden=None, n_layers=None, act=None,

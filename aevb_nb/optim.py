@@ -27,13 +27,13 @@ def log_weight_prior(module, which='weights'):
 # %% ../nbs/06_optim.ipynb #3e0f735f
 @torch.no_grad()
 def add_prior_grad(params, decay):
-    r"In place: the loss gradient of every parameter in `params` gets $+\text{decay}\cdot\theta$ (the prior's $-\frac MN\log p(\theta)$)."
+    r"In place: the loss gradient of every parameter in `params` gets $+\text{decay}\cdot\theta$."
     ps = [p for p in params if p.grad is not None]
     if ps: torch._foreach_add_([p.grad for p in ps], ps, alpha=decay)   # grad += (M/N) theta
 
 # %% ../nbs/06_optim.ipynb #5cbb4548
 class Adagrad(torch.optim.Optimizer):
-    r"Adagrad as in Kingma's `wzoptim`: $G\leftarrow G+g^2$, $\theta\leftarrow\theta-\eta\,g/\sqrt{G+\epsilon}$, optional warm-up."
+    r"Adagrad as in Kingma's `wzoptim`: $\epsilon$ inside the root and an optional warm-up."
     def __init__(self, params, lr=0.01, eps=1e-8, warmup=0):
         if not lr > 0: raise ValueError(f'lr must be > 0, got {lr}')
         super().__init__(params, dict(lr=lr, eps=eps, warmup=warmup, step=0))

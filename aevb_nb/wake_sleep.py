@@ -11,21 +11,20 @@ from .aevb import AEVB
 
 # %% ../nbs/13_wake_sleep.ipynb #22eebc94
 def wake_phase(model, x, q=None):
-    r"Wake objective per datapoint: $\log p_\theta(\mathbf x,\tilde{\mathbf z})$ with $\tilde{\mathbf z}\sim q_\phi(\mathbf z|\mathbf x)$ detached (gradient reaches $\theta$ only)."
+    r"Wake objective per datapoint: $\log p_\theta(\mathbf x,\tilde{\mathbf z})$ at a detached draw from $q_\phi$."
     q = model.encode(x) if q is None else q
     z = q.rsample().detach()                                   # z~ ~ q(z|x), treated as observed
     return model.log_likelihood(x, z) + model.log_prior(z)     # log p(x, z) = log p(x|z) + log p(z)
 
+# %% ../nbs/13_wake_sleep.ipynb #afe9a092
 def sleep_phase(model, n):
-    r"Sleep objective per fantasy: $\log q_\phi(\mathbf z|\mathbf x)$ at $n$ detached draws $(\mathbf z,\mathbf x)\sim p_\theta$ (gradient reaches $\phi$ only)."
+    r"Sleep objective per fantasy: $\log q_\phi(\mathbf z|\mathbf x)$ at $n$ detached draws from $p_\theta$."
     z, x = model.sample_joint(n)
     return model.encode(x).log_prob(z)
 
 # %% ../nbs/13_wake_sleep.ipynb #18df7078
 def wake_sleep_objective(n_sleep=None):
-    r"""Wake-sleep as an objective for AEVB's step: `objective(model, xb) -> (surrogate, bound)`.
-`surrogate` = $\sum_i\log p_\theta(\mathbf x^{(i)},\tilde{\mathbf z}^{(i)})+\sum_j\log q_\phi(\mathbf z^{(j)}|\mathbf x^{(j)})$ (wake on $\theta$, sleep on $\phi$,
-`n_sleep` fantasies, default the minibatch size); `bound` = estimator B ($L=1$, eq. 10) per-datapoint mean, detached."""
+    r"Wake-sleep as an objective for AEVB's step: `objective(model, xb) -> (surrogate, bound)`."
     def objective(model, xb):
         q = model.encode(xb)
         z = q.rsample().detach()                                    # wake sample z~ ~ q(z|x)
