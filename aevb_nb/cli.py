@@ -22,6 +22,7 @@ from .marginal import log_marginal_hmc, log_marginal_is
 from .mcem import MCEM
 from .wake_sleep import WakeSleep
 from .full_vb import FullVB, Algorithm2
+from .diagnostics import diagnose, format_diagnosis
 from .loop import run
 
 # %% ../nbs/19_cli.ipynb #b41b0332
@@ -156,16 +157,20 @@ def run_train(a):
     history = run(method, data, cfg, out, resume=a.resume, force=a.force, progress=False if a.quiet else None,
                   meta=meta)
     model = method.model.cpu()
+    xd = data.x_test if len(data.x_test) else data.x_train
+    diag = diagnose(model, xd) if a.method != 'mcem' else None          # MCEM trains no encoder
     label = {'aevb': 'AEVB', 'wake-sleep': 'Wake-Sleep', 'mcem': 'MCEM', 'full-vb': 'full VB'}[a.method]
     if not a.no_figures: write_figures(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label)
     last = history[-1] if history else {}
     units = (method.labels.get('test_bound') or 'lower bound, nats per datapoint')
     summary = dict(command=cmd, wall_time_s=round(time.time() - t0, 1), samples=last.get('samples'),
-                   train_bound=last.get('train_bound'), test_bound=last.get('test_bound'), units=units)
+                   train_bound=last.get('train_bound'), test_bound=last.get('test_bound'), units=units,
+                   diagnostics=diag)
     (out / 'summary.json').write_text(json.dumps(summary, indent=1))
     tb = f"{last['test_bound']:.2f}" if last.get('test_bound') is not None else 'n/a'
     print(f"aevb train: done in {summary['wall_time_s']} s; after {last.get('samples', 0):,} training samples: "
           f"train {last.get('train_bound', float('nan')):.2f}, test {tb} ({units}); files in {out}")
+    if diag: print('aevb train: ' + format_diagnosis(diag))
     return history, out
 
 # %% ../nbs/19_cli.ipynb #5b5955cb
@@ -216,11 +221,14 @@ def run_evaluate(a):
                                  init=init).double().mean().item()
         label = (f'log p(x) (Appendix D, HMC {a.hmc_samples} samples x {a.hmc_leapfrog} leapfrog steps), '
                  'nats per datapoint')
+    mcem = (st.get('config') or {}).get('method') == 'mcem'
+    diag = None if mcem else diagnose(model, x)                          # KL per latent dimension, active units
     res = dict(checkpoint=str(a.checkpoint), estimator=a.estimator, split=a.split, n=len(x), value=value, label=label,
-               samples_trained=st.get('samples'), seconds=round(time.time() - t0, 2))
+               samples_trained=st.get('samples'), seconds=round(time.time() - t0, 2), diagnostics=diag)
     out = Path(a.out) if a.out else Path(a.checkpoint).parent / f'evaluate_{a.estimator}_{a.split}.json'
     out.write_text(json.dumps(res, indent=1))
     print(f"{label} on the first {len(x)} {a.split} points: {value:.3f}  ({out})")
+    if diag: print(format_diagnosis(diag))
     return res
 
 # %% ../nbs/19_cli.ipynb #9467c939

@@ -89,7 +89,7 @@ def evaluate_full_vb(model, x, N=None, batch_size=500):
 
 # %% ../nbs/14_full_vb.ipynb #1215b7ba
 class Algorithm2(Method):
-    "Full VB (Appendix F, Algorithm 2) as a `loop.Method`: ascend $\frac1L\sum_l f_\phi$ of eq. 24 with $L=M$ datapoints."
+    r"Full VB (Appendix F, Algorithm 2) as a `loop.Method`: ascend $\frac1L\sum_l f_\phi$ of eq. 24 with $L=M$ datapoints."
     name = 'full-vb'
     labels = {'train_bound': 'L(phi; X) / N on the training set (eq. 24, theta-KL included), nats per datapoint',
               'test_bound': 'E_q(theta) L(theta, phi; x) on the test set, nats per datapoint',

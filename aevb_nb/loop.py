@@ -481,7 +481,13 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
     step, history, t_train, acc, prev = 0, [], 0.0, {}, 0
     if resume and rd is not None and rd.ckpt.exists():
         st = load_checkpoint(rd.ckpt, map_location=dev)
-        method.load_state_dict(st['method'])
+        missing = [k for k in ('method', 'step', 'history', 'time', 'prev', 'acc', 'rng') if k not in st]
+        if missing: raise ValueError(f'{rd.ckpt} is not a resumable checkpoint of this aevb_nb harness (no {missing}); '
+                                     f'start a new run with --force or another folder')
+        try: method.load_state_dict(st['method'])
+        except (KeyError, RuntimeError) as e:
+            raise ValueError(f'{rd.ckpt} does not fit this model ({type(e).__name__}); resume with the settings that '
+                             f'wrote it, or start a new run with --force') from None
         step, history, t_train, prev = st['step'], list(st['history']), st['time'], st['prev']
         acc = {k: v.to(dev) for k, v in st['acc'].items()}
         set_rng_state(st['rng'], dev)
