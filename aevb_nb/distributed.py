@@ -6,8 +6,9 @@
 __all__ = ['shard_slice', 'sharded_objective', 'allreduce_grad_hooks', 'evaluate_bound_sharded', 'DataParallelAEVB',
            'train_data_parallel', 'spawn_data_parallel', 'main']
 
-# %% ../nbs/17_distributed.ipynb #4a4fa6ed
-import argparse, contextlib, os
+# %% ../nbs/17_distributed.ipynb #e8d631b3
+import argparse, contextlib, os, shutil, tempfile
+from pathlib import Path
 import torch
 import torch.distributed as dist
 from .elbo import ESTIMATORS
@@ -17,14 +18,15 @@ from .loop import run, seeded, train_config
 from .aevb import AEVB
 from .performance import GivenNoise
 
-# %% ../nbs/17_distributed.ipynb #dabeea6e
+# %% ../nbs/17_distributed.ipynb #2832cc11
 def shard_slice(M, rank, world):
     "Rows `[rank*M//world, (rank+1)*M//world)` of a global minibatch of `M` rows: rank `rank`'s contiguous shard."
     if not 0 <= rank < world: raise ValueError(f'rank must be in 0..{world - 1}, got {rank}')
-    if M < world: raise ValueError(f'a minibatch of {M} rows cannot be split over {world} ranks: use batch_size >= world size')
+    if M < world:
+        raise ValueError(f'a minibatch of {M} rows cannot be split over {world} ranks: use batch_size >= world size')
     return slice(rank * M // world, (rank + 1) * M // world)
 
-# %% ../nbs/17_distributed.ipynb #b85ec868
+# %% ../nbs/17_distributed.ipynb #d19f4020
 def _rank_world(rank, world, group):
     "`(rank, world)` of the process group if initialized (else `(0, 1)`), unless given."
     on = dist.is_available() and dist.is_initialized()
@@ -32,7 +34,7 @@ def _rank_world(rank, world, group):
             (dist.get_world_size(group) if on else 1) if world is None else world, on)
 
 def sharded_objective(estimator='B', L=1, rank=None, world=None, group=None):
-    r"Objective: rank `rank`'s shard of $\sum_{i=1}^M\tilde{\mathcal L}(x^{(i)})$ with the global noise draw; bound = global mean (all-reduced)."
+    r"Rank `rank`'s shard of $\sum_{i=1}^M\tilde{\mathcal L}(x^{(i)})$ with the global noise; bound: the global mean."
     if estimator not in ESTIMATORS: raise ValueError(f'estimator must be one of {list(ESTIMATORS)}, got {estimator!r}')
     rank, world, on = _rank_world(rank, world, group)
     def aevb_sharded(model, xb):
@@ -45,16 +47,16 @@ def sharded_objective(estimator='B', L=1, rank=None, world=None, group=None):
         return b.sum(), tot / M
     return aevb_sharded
 
-# %% ../nbs/17_distributed.ipynb #74961798
+# %% ../nbs/17_distributed.ipynb #684b0bf4
 def allreduce_grad_hooks(model, group=None):
-    "Register hooks that all-reduce (sum) each parameter's gradient once backward has accumulated it; returns the handles."
+    "Hooks that all-reduce (sum) each parameter's gradient once backward has accumulated it; returns the handles."
     def hook(p): dist.all_reduce(p.grad, op=dist.ReduceOp.SUM, group=group)
     return [p.register_post_accumulate_grad_hook(hook) for p in model.parameters() if p.requires_grad]
 
-# %% ../nbs/17_distributed.ipynb #f5d10af1
+# %% ../nbs/17_distributed.ipynb #49e4f6e1
 @torch.no_grad()
 def evaluate_bound_sharded(model, x, estimator='B', L=1, batch_size=1000, seed=None, rank=None, world=None, group=None):
-    r"`evaluate_bound` with each batch split over the ranks (same noise): **lower bound, nats per datapoint**; without `dist`, rank `rank`'s part."
+    r"`evaluate_bound` with each batch split over the ranks (same noise): **lower bound, nats per datapoint**."
     rank, world, on = _rank_world(rank, world, group)
     p = next(model.parameters())
     with seeded(seed, x.device) if seed is not None else contextlib.nullcontext():
@@ -66,9 +68,9 @@ def evaluate_bound_sharded(model, x, estimator='B', L=1, batch_size=1000, seed=N
     if on and world > 1: dist.all_reduce(tot, group=group)
     return tot.item() / len(x)
 
-# %% ../nbs/17_distributed.ipynb #174c63b4
+# %% ../nbs/17_distributed.ipynb #722000ca
 class DataParallelAEVB(AEVB):
-    "`AEVB` data-parallel over the initialized process group: a shard of every minibatch per rank, gradients summed, evaluation split."
+    "`AEVB` over the process group: a shard of every minibatch per rank, gradients summed, evaluation split."
     def __init__(self, model, group=None):
         super().__init__(model)
         self.group, self.hooks = group, []
@@ -90,7 +92,7 @@ class DataParallelAEVB(AEVB):
         self.close(); self.hooks = allreduce_grad_hooks(self.model, self.group)
 
     def evaluate(self, sets, cfg):
-        "The lower bound on each evaluation set as `AEVB.evaluate` computes it (noise seeded with `cfg.seed`), every batch split across the ranks."
+        "Each set's bound as `AEVB.evaluate` computes it (noise seeded with `cfg.seed`), batches split over ranks."
         return {f'{k}_bound': evaluate_bound_sharded(self.model, x, cfg.eval_estimator, cfg.eval_L, cfg.eval_batch_size,
                                                      cfg.seed, group=self.group) for k, x in sets.items()}
 
@@ -99,20 +101,32 @@ class DataParallelAEVB(AEVB):
         for h in self.hooks: h.remove()
         self.hooks = []
 
-# %% ../nbs/17_distributed.ipynb #8790fbf1
-def train_data_parallel(model, data, cfg=None, out_dir=None, progress=None, meta=None, group=None):
-    "Algorithm 1 data-parallel (`DataParallelAEVB` through `loop.run`); rank 0 alone writes `out_dir` and shows progress."
+# %% ../nbs/17_distributed.ipynb #fc7a9eea
+def _rank_dir(out_dir, resume):
+    "A private run folder for a rank other than 0: on `resume`, seeded with `out_dir`'s checkpoint and manifest."
+    d = Path(tempfile.mkdtemp(prefix='aevb-rank-'))
+    for name in ('checkpoint.pt', 'manifest.json') if resume else ():
+        if (Path(out_dir) / name).exists(): shutil.copy2(Path(out_dir) / name, d / name)
+    return d
+
+# %% ../nbs/17_distributed.ipynb #66b83c66
+def train_data_parallel(model, data, cfg=None, out_dir=None, resume=False, force=False, progress=None, meta=None,
+                        group=None):
+    "Algorithm 1 data-parallel (`DataParallelAEVB` via `loop.run`); rank 0 alone writes `out_dir`, all ranks resume it."
     method = DataParallelAEVB(model, group)
-    rank, world, _ = _rank_world(None, None, group)
+    rank, world, on = _rank_world(None, None, group)
+    own = out_dir if rank == 0 or out_dir is None else _rank_dir(out_dir, resume)
+    if on: dist.barrier(group)                                    # every rank has read out_dir before rank 0 writes
     try:
-        return run(method, data, cfg, out_dir if rank == 0 else None, progress=progress if rank == 0 else False,
+        return run(method, data, cfg, own, resume=resume, force=force, progress=progress if rank == 0 else False,
                    meta=dict(meta or {}, world_size=world))
     finally:
         method.close()
+        if own is not out_dir: shutil.rmtree(own, ignore_errors=True)
 
-# %% ../nbs/17_distributed.ipynb #68a04745
+# %% ../nbs/17_distributed.ipynb #d28f8b93
 def _worker(rank, world, init_file, runs, out_path):
-    "One rank of spawned data-parallel runs: gloo group via `init_file`; for each spec in `runs`, model, training, final state to `out_path`."
+    "One rank of spawned runs: gloo group via `init_file`, each spec of `runs` trained, final states to `out_path`."
     torch.set_num_threads(1)
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
     try:
@@ -121,30 +135,32 @@ def _worker(rank, world, init_file, runs, out_path):
             data = load_dataset(spec['dataset'], binarize=spec.get('binarize', 'none'))
             torch.manual_seed(spec['model_seed'])
             model = make_vae(data.x_train.shape[1], spec['z_dim'], data.likelihood, dataset=spec['dataset'])
-            hist = train_data_parallel(model, data, train_config(**spec['cfg']), out_dir=spec.get('out_dir'), progress=False)
+            hist = train_data_parallel(model, data, train_config(**spec['cfg']), out_dir=spec.get('out_dir'),
+                                       resume=spec.get('resume', False), progress=False)
             out.append(dict(model=model.state_dict(), history=hist))
         torch.save(out, f'{out_path}.rank{rank}')
     finally:
         dist.destroy_process_group()
 
-# %% ../nbs/17_distributed.ipynb #13f2d3b0
+# %% ../nbs/17_distributed.ipynb #ca1fbddd
 def spawn_data_parallel(world, runs, out_path):
-    "Run `_worker` on `world` spawned gloo processes; returns, per rank, one `dict(model=state_dict, history=...)` per run spec."
+    "Run `_worker` on `world` spawned gloo processes; per rank, one `dict(model=state_dict, history=...)` per spec."
     import torch.multiprocessing as mp
     init_file = f'{out_path}.init'
     if os.path.exists(init_file): os.remove(init_file)
     mp.start_processes(_worker, args=(world, init_file, list(runs), out_path), nprocs=world, start_method='spawn')
     return [torch.load(f'{out_path}.rank{r}', weights_only=True) for r in range(world)]
 
-# %% ../nbs/17_distributed.ipynb #a27de30c
+# %% ../nbs/17_distributed.ipynb #614d4d5b
 def main(argv=None):
-    "Entry point for `torchrun --nproc_per_node W <script calling main()>`: data-parallel AEVB; rank 0 writes `--out-dir`."
+    "Entry point for `torchrun --nproc_per_node W <script calling main()>`: data-parallel AEVB on one dataset."
     p = argparse.ArgumentParser(description='data-parallel AEVB (run under torchrun)')
     p.add_argument('--dataset', default='digits'); p.add_argument('--data-dir', default=None)
     p.add_argument('--binarize', default='none'); p.add_argument('--z-dim', type=int, default=20)
     p.add_argument('--preset', default='paper', choices=sorted(PRESETS))
     p.add_argument('--n-samples', type=int, default=100_000); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=0); p.add_argument('--out-dir', default=None)
+    p.add_argument('--resume', action='store_true', help='continue the run in --out-dir')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
     cuda = torch.cuda.is_available()
@@ -154,8 +170,9 @@ def main(argv=None):
         data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize)
         torch.manual_seed(a.seed)
         model = make_vae(data.x_train.shape[1], a.z_dim, data.likelihood, preset=a.preset, dataset=a.dataset)
-        cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples, seed=a.seed, device='cuda' if cuda else 'cpu')
-        hist = train_data_parallel(model, data, cfg, out_dir=a.out_dir)
+        cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples, seed=a.seed,
+                           device='cuda' if cuda else 'cpu')
+        hist = train_data_parallel(model, data, cfg, out_dir=a.out_dir, resume=a.resume)
         if dist.get_rank() == 0: print(hist[-1])
         return hist
     finally:

@@ -6,12 +6,13 @@ images, grey levels in [0, 1], not binarised) for the same number of training sa
 
 * reference: a torch `DataLoader(shuffle=True)` over a torchvision-style dataset that returns
   `transforms.ToTensor()(PIL.Image)` for each uint8 image, model/loss/optimizer as in `vae/main.py`;
-* ours: `aevb_nb.aevb.train` with the `pytorch-examples` preset (data resident on the device, indices drawn on the
-  device, no host sync per step), the model from `aevb_nb.models.make_vae(preset='pytorch-examples')`.
+* ours: `aevb_nb.aevb.train` (the loop of chapter 07 running the AEVB method) with the `pytorch-examples` preset
+  (data resident on the device, indices drawn on the device, no host sync per step), the model from
+  `aevb_nb.models.make_vae(preset='pytorch-examples')`.
 
 A third, context-only row runs main.py's loop on minibatches sliced from a resident tensor: the ceiling the model's own
-arithmetic allows. Prints samples/second for each, the ratios, and the lower bound (estimator B, L=1, nats per datapoint, all 10,000
-images, one fixed noise draw) each model reaches, which must be similar.
+arithmetic allows. Prints samples/second for each, the ratios, and the lower bound (estimator B, L=1, nats per
+datapoint, all 10,000 images, one fixed noise draw) each model reaches, which must be similar.
 
     python bench/bench_trainer.py [--data-dir /path/with/mnist] [--epochs 3] [--threads 2] [--repeats 2] [--device cpu]
 """
@@ -123,12 +124,14 @@ def reference_bound(model, x, seed, batch_size=1000):
 
 # ---- ours -----------------------------------------------------------------------------------------------------
 def run_ours(x, n_samples, device, seed):
-    from aevb_nb.aevb import train, train_config
+    from aevb_nb.aevb import train
+    from aevb_nb.loop import train_config
     from aevb_nb.models import make_vae
     torch.manual_seed(seed)
     model = make_vae(784, 20, 'bernoulli', preset='pytorch-examples').to(device)
     data = SimpleNamespace(name='mnist-t10k', x_train=x, x_test=None, info={'binarization': 'none'})
-    cfg = train_config('pytorch-examples', n_samples=n_samples, eval_every=n_samples, eval_n=1, seed=seed, device=str(device))
+    cfg = train_config('pytorch-examples', n_samples=n_samples, eval_every=n_samples, eval_n=1, seed=seed,
+                       device=str(device))
     t0 = time.perf_counter()
     hist = train(model, data, cfg, progress=False)
     wall = time.perf_counter() - t0
@@ -137,7 +140,8 @@ def run_ours(x, n_samples, device, seed):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--data-dir', default=os.environ.get('AEVB_DATA', str(Path(__file__).resolve().parents[2] / 'shared' / 'data')))
+    shared = Path(__file__).resolve().parents[2] / 'shared' / 'data'
+    p.add_argument('--data-dir', default=os.environ.get('AEVB_DATA', str(shared)))
     p.add_argument('--epochs', type=int, default=3)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--repeats', type=int, default=2)
@@ -162,10 +166,12 @@ def main(argv=None):
     ref_sps, our_sps, mem_sps = n_ref / min(ref_t), n_our / min(our_t), n_mem / min(mem_t)
     b_mem = reference_bound(mem_model, x, a.seed)
     res = dict(device=str(dev), threads=a.threads, torch=torch.__version__, samples=n_samples, epochs=a.epochs,
-               reference_samples_per_s=round(ref_sps), ours_samples_per_s=round(our_sps), ratio=round(our_sps / ref_sps, 2),
+               reference_samples_per_s=round(ref_sps), ours_samples_per_s=round(our_sps),
+               ratio=round(our_sps / ref_sps, 2),
                reference_bound=round(b_ref, 2), ours_bound=round(b_our, 2),
                inmemory_samples_per_s=round(mem_sps), inmemory_bound=round(b_mem, 2),
-               bound_label='lower bound (estimator B, L=1) on the 10,000 MNIST test images (grey levels), nats per datapoint')
+               bound_label='lower bound (estimator B, L=1) on the 10,000 MNIST test images (grey levels), '
+                           'nats per datapoint')
     print(f"| loop | samples/s | lower bound after {n_samples:,} samples (nats/datapoint) |")
     print("|---|---|---|")
     print(f"| pytorch/examples-style (DataLoader + ToTensor) | {ref_sps:,.0f} | {b_ref:.2f} |")
