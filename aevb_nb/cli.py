@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['positive_int', 'nonneg_int', 'positive_float', 'METHODS', 'DEFAULT_SAMPLES', 'SMALL_MODEL', 'build_parser',
-           'resolve_device', 'make_method', 'run_train', 'write_figures', 'run_evaluate', 'error_line', 'resume_hint',
-           'main']
+           'resolve_device', 'make_method', 'train_method', 'run_train', 'write_figures', 'run_evaluate', 'error_line',
+           'resume_hint', 'main']
 
 # %% ../nbs/19_cli.ipynb #17342ec5
 import argparse, errno, json, os, sys, time
@@ -23,6 +23,9 @@ from .mcem import MCEM
 from .wake_sleep import WakeSleep
 from .full_vb import FullVB, Algorithm2
 from .diagnostics import diagnose, format_diagnosis
+from .distributed import train_data_parallel
+import torch.distributed as dist
+from dataclasses import replace
 from .loop import run
 
 # %% ../nbs/19_cli.ipynb #b41b0332
@@ -125,6 +128,20 @@ def make_method(name, model):
     if name == 'full-vb': return Algorithm2(FullVB.from_vae(model))
     return METHODS[name](model)
 
+# %% ../nbs/19_cli.ipynb #099ca75a
+def train_method(name, model, data, cfg, out, a, meta):
+    "Run method `name` on `model` through the harness; under torchrun (`WORLD_SIZE` > 1), AEVB data-parallel."
+    kw = dict(resume=a.resume, force=a.force, progress=False if a.quiet else None, meta=meta)
+    if int(os.environ.get('WORLD_SIZE', '1')) == 1:
+        method = make_method(name, model)
+        return method, run(method, data, cfg, out, **kw)
+    if name != 'aevb': raise ValueError(f'torchrun runs --method aevb only, got {name!r}')
+    if cfg.device.startswith('cuda'):
+        dev = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"; torch.cuda.set_device(dev); cfg = replace(cfg, device=dev)
+    dist.init_process_group('nccl' if cfg.device.startswith('cuda') else 'gloo')
+    try: return AEVB(model), train_data_parallel(model, data, cfg, out, **kw)
+    finally: dist.destroy_process_group()
+
 # %% ../nbs/19_cli.ipynb #7146a237
 def run_train(a):
     "`aevb train`: config, data, model and method from the parsed arguments `a`; train; write figures and summary."
@@ -145,7 +162,6 @@ def run_train(a):
                      dataset=a.dataset)
     if a.threads: torch.set_num_threads(a.threads)
     elif device == 'cpu' and sum(p.numel() for p in model.parameters()) < SMALL_MODEL: torch.set_num_threads(1)
-    method = make_method(a.method, model)
     cmd = 'aevb ' + ' '.join(getattr(a, 'argv', None) or [])
     print(f'aevb train: {a.method} on {data.name} (N_train={len(data.x_train)}, N_test={len(data.x_test)}, '
           f'{data.likelihood}), N_z={a.latent}, hidden={model.config["n_hidden"]}, preset={a.preset}, {cfg.optimizer} '
@@ -154,8 +170,8 @@ def run_train(a):
           file=sys.stderr)
     meta = dict(data_args=dict(name=a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train,
                                n_test=a.n_test, seed=a.seed), command=cmd, preset=a.preset)
-    history = run(method, data, cfg, out, resume=a.resume, force=a.force, progress=False if a.quiet else None,
-                  meta=meta)
+    method, history = train_method(a.method, model, data, cfg, out, a, meta)
+    if int(os.environ.get('RANK', '0')) != 0: return history, out          # under torchrun only rank 0 reports
     model = method.model.cpu()
     xd = data.x_test if len(data.x_test) else data.x_train
     diag = diagnose(model, xd) if a.method != 'mcem' else None          # MCEM trains no encoder
