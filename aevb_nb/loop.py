@@ -523,9 +523,10 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
                         raise Interrupted(flag[0], step, checkpoint())
                     if show and time.perf_counter() - t_bar > 0.5:
                         bar.update(step * per_step - bar.n); t_bar = time.perf_counter()
-                t_train += time.perf_counter() - t0
                 running = {k: v / (step - prev) for k, v in acc.items()}
-                if not bool(torch.stack([torch.isfinite(t).all() for t in [*running.values(), *params]]).all()):
+                finite = bool(torch.stack([torch.isfinite(t).all() for t in [*running.values(), *params]]).all())
+                t_train += time.perf_counter() - t0                 # after the sync: device work is counted
+                if not finite:
                     kept = (f'the last good checkpoint of this run is kept: {rd.ckpt} (step {prev}, {prev * per_step} '
                             f'samples)' if rd is not None and rd.ckpt.exists() else 'no checkpoint was written yet')
                     raise FloatingPointError(f'non-finite lower bound or parameters between step {prev} and step '
