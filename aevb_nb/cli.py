@@ -24,6 +24,7 @@ from .wake_sleep import WakeSleep
 from .full_vb import FullVB, Algorithm2
 from .diagnostics import diagnose, format_diagnosis
 from .distributed import train_data_parallel
+from .experiments import add_reproduce_parser, run_reproduce
 import torch.distributed as dist
 from dataclasses import replace
 from .loop import run
@@ -110,6 +111,7 @@ def build_parser():
     e.add_argument('--batch-size', type=positive_int, default=100)
     e.add_argument('--seed', type=nonneg_int, default=0)
     e.add_argument('--out', default=None, help='JSON file for the result (default: next to the checkpoint)')
+    add_reproduce_parser(sub)                                   # aevb reproduce fig2|fig3|fig4|fig5 (chapter 18)
     return p
 
 # %% ../nbs/19_cli.ipynb #817acd24
@@ -128,7 +130,7 @@ def make_method(name, model):
     if name == 'full-vb': return Algorithm2(FullVB.from_vae(model))
     return METHODS[name](model)
 
-# %% ../nbs/19_cli.ipynb #099ca75a
+# %% ../nbs/19_cli.ipynb #f8b78029
 def train_method(name, model, data, cfg, out, a, meta):
     "Run method `name` on `model` through the harness; under torchrun (`WORLD_SIZE` > 1), AEVB data-parallel."
     kw = dict(resume=a.resume, force=a.force, progress=False if a.quiet else None, meta=meta)
@@ -266,13 +268,13 @@ def resume_hint(a, e):
 
 # %% ../nbs/19_cli.ipynb #4d5e8510
 def main(argv=None):
-    "Entry point of the `aevb` console script: `aevb train ...` or `aevb evaluate ...`."
+    "Entry point of the `aevb` console script: `aevb train`, `aevb evaluate` or `aevb reproduce`."
     console = argv is None
     argv = sys.argv[1:] if console else list(argv)
     a = build_parser().parse_args(argv)
     a.argv = [x for x in argv if x != '--debug']
     debug = a.debug or os.environ.get('AEVB_DEBUG', '') not in ('', '0')
-    try: res = run_train(a) if a.command == 'train' else run_evaluate(a)
+    try: res = {'train': run_train, 'evaluate': run_evaluate, 'reproduce': run_reproduce}[a.command](a)
     except Interrupted as e:
         if not console: raise
         print(f'aevb: {resume_hint(a, e)}', file=sys.stderr); sys.exit(e.exit_code)

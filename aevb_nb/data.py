@@ -93,7 +93,7 @@ def default_data_dir(data_dir=None):
 
 # %% ../nbs/05_data.ipynb #a1d0f001
 def _fetch(urls, dest, md5):
-    "Download `dest.name` from the first of `urls` that serves the right md5 (torchvision's `download_url`) into `dest`."
+    "Download `dest.name` into `dest` from the first of `urls` serving the right md5 (torchvision's `download_url`)."
     part, errs = dest.parent / (dest.name + '.part'), []
     for url in urls:
         try:
@@ -107,7 +107,7 @@ def _fetch(urls, dest, md5):
 
 # %% ../nbs/05_data.ipynb #a1d0f002
 def find_file(fname, md5, sub, data_dir=None, urls=(), download=False):
-    "Path of `fname` in `<data_dir>/<sub>/` or `<data_dir>/`, md5-verified; downloads it to `<data_dir>/<sub>/` only if `download`."
+    "Path of `fname` in `<data_dir>/<sub>/` or `<data_dir>/`, md5-verified; downloads it there only if `download`."
     root = default_data_dir(data_dir)
     cands = [root / sub / fname, root / fname]
     path = next((p for p in cands if p.exists()), None)
@@ -115,7 +115,8 @@ def find_file(fname, md5, sub, data_dir=None, urls=(), download=False):
            f"or rerun with --download to fetch it from {' or '.join(urls)}")
     if path is None:
         if download: return _fetch(list(urls), cands[0], md5)
-        raise FileNotFoundError(f"{fname} not found (looked in {', '.join(str(p.parent) for p in cands)}); expected md5 {md5}; {how}")
+        where = ', '.join(str(p.parent) for p in cands)
+        raise FileNotFoundError(f"{fname} not found (looked in {where}); expected md5 {md5}; {how}")
     if not check_integrity(path, md5):
         raise IOError(f"{path} is corrupt or not the official file: md5 {calculate_md5(path)}, expected {md5}; "
                       f"delete it and {how}")
@@ -158,14 +159,15 @@ def _finish(name, xtr, xte, image_shape, likelihood, info, binarize, seed, ytr=N
 
 # %% ../nbs/05_data.ipynb #a1d0f004
 def block_split_indices(n, n_test, n_blocks=5, gap=10):
-    "Train/test index split of a sequence: `n_blocks` contiguous runs (`n_test` frames in all) spread evenly are test; `gap` frames either side of each run are dropped."
+    "Split a sequence: `n_blocks` evenly spread runs (`n_test` frames in all) are test; `gap` frames around each dropped."
     if n_blocks < 1 or gap < 0: raise ValueError(f"n_blocks={n_blocks} must be >= 1 and gap={gap} >= 0")
     if not n_blocks <= n_test <= n - 2 * gap * n_blocks:
-        raise ValueError(f"n_test={n_test} must be in [{n_blocks}, {n - 2 * gap * n_blocks}] for n={n}, n_blocks={n_blocks}, gap={gap}")
+        raise ValueError(f"n_test={n_test} must be in [{n_blocks}, {n - 2 * gap * n_blocks}] "
+                         f"for n={n}, n_blocks={n_blocks}, gap={gap}")
     sizes = [n_test // n_blocks + (b < n_test % n_blocks) for b in range(n_blocks)]
     role = torch.zeros(n, dtype=torch.int8)                              # 0 train, 1 test, 2 guard band
     for b, k in enumerate(sizes):
-        s = round((b + 0.5) * n / n_blocks - k / 2)                      # block b centred in the b-th n/n_blocks stretch
+        s = round((b + 0.5) * n / n_blocks - k / 2)                  # block b centred in the b-th n/n_blocks stretch
         role[max(s - gap, 0):s + k + gap] = 2
         role[s:s + k] = 1
     return torch.nonzero(role == 0).flatten(), torch.nonzero(role == 1).flatten()
@@ -219,8 +221,9 @@ def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0
     return _finish('mnist', x_train, x_test, (28, 28), 'bernoulli', info, binarize, seed, y_train, y_test)
 
 # %% ../nbs/05_data.ipynb #68168c79
-def load_frey(data_dir=None, n_train=None, n_test=200, split_seed=0, split='blocks', download=False, n_blocks=5, gap=10):
-    "Frey Face /256 as a Gaussian `Dataset` (28x20); `split='blocks'` (default, held-out runs of frames), `'random'` or `'contiguous'`."
+def load_frey(data_dir=None, n_train=None, n_test=200, split_seed=0, split='blocks', download=False, n_blocks=5,
+              gap=10):
+    "Frey Face /256 as a Gaussian `Dataset` (28x20); `split` 'blocks' (held-out runs of frames), 'random', 'contiguous'."
     import scipy.io
     path = find_file(*FREY_FILE, 'frey', data_dir, [FREY_URL], download)
     ff = scipy.io.loadmat(path)['ff']
@@ -229,8 +232,10 @@ def load_frey(data_dir=None, n_train=None, n_test=200, split_seed=0, split='bloc
     if split == 'blocks':
         tr, te = block_split_indices(len(x), n_test, n_blocks, gap)
         desc = f'{n_blocks} held-out blocks of consecutive frames, {gap}-frame guard bands dropped'
-    elif split == 'random': tr, te = split_indices(len(x), n_test, split_seed); desc = f'seeded permutation (split_seed={split_seed})'
-    elif split == 'contiguous': tr, te = torch.arange(len(x) - n_test), torch.arange(len(x) - n_test, len(x)); desc = 'last frames held out'
+    elif split == 'random':
+        tr, te = split_indices(len(x), n_test, split_seed); desc = f'seeded permutation (split_seed={split_seed})'
+    elif split == 'contiguous':
+        tr, te = torch.arange(len(x) - n_test), torch.arange(len(x) - n_test, len(x)); desc = 'last frames held out'
     else: raise ValueError(f"split={split!r}: 'blocks', 'random' or 'contiguous'")
     tr = _take(tr, n_train, 'n_train')
     info = dict(source='frey_rawface.mat (md5-verified)', data_dir=str(default_data_dir(data_dir)), split=split,

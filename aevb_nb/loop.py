@@ -394,6 +394,8 @@ def autocast(precision, device):
 def maybe_compile(fn, enabled=True):
     "`torch.compile(fn)` if `enabled`, falling back to `fn` (with one warning) if compiling or its first call fails."
     if not enabled: return fn
+    import torch._inductor.config as inductor_config
+    inductor_config.fallback_random = True       # compiled code draws the same noise as eager code (exact resume)
     try: compiled = torch.compile(fn, dynamic=False)
     except Exception as e:
         print(f'aevb: torch.compile unavailable ({type(e).__name__}); running eagerly', file=sys.stderr); return fn
