@@ -43,7 +43,10 @@ class NotebookItem(pytest.Item):
         from nbdev.test import test_nb
         force = self.config.getoption('--nb-flags').split()
         os.environ.setdefault('MPLBACKEND', 'Agg')
-        ok, secs = test_nb(self.path, skip_flags=_tst_flags(), force_flags=force, showerr=True)
+        import torch                                    # notebooks share this process: restore global torch state
+        grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
+        try: ok, secs = test_nb(self.path, skip_flags=_tst_flags(), force_flags=force, showerr=True)
+        finally: torch.set_grad_enabled(grad); torch.set_num_threads(threads)
         if not ok:
             raise NotebookFailed(f'{self.path.name}: a cell raised (traceback above, on stderr)')
 
