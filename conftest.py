@@ -3,7 +3,8 @@
 The tests of aevb_nb are notebook cells. This plugin hands each notebook to `nbdev.test.test_nb`
 (the function behind `nbdev_test`), skipping cells flagged with a test flag from `settings.ini`
 (`tst_flags`, e.g. `#| slow`), so `pytest` and `nbdev_test` run exactly the same cells and
-pytest prints its usual closing line. Run flagged cells too with `pytest --nb-flags slow`.
+pytest prints its usual closing line. Run flagged cells too with `pytest --nb-flags slow`. Cells flagged `#| data` need
+the real datasets (MNIST, Frey Face); they run whenever the data folder is found ($AEVB_DATA or ../shared/data).
 """
 import os
 from configparser import ConfigParser
@@ -18,6 +19,13 @@ def _tst_flags():
     cfg = ConfigParser(delimiters=['='])
     cfg.read(ROOT / 'settings.ini', encoding='utf-8')
     return cfg['DEFAULT'].get('tst_flags', '').split()   # space-separated, exactly as nbdev_test reads it
+
+
+def _data_dir():
+    "The real-data folder (`$AEVB_DATA`, else the repository's sibling `shared/data`) if it holds MNIST, else None."
+    for d in (os.environ.get('AEVB_DATA'), ROOT.parent / 'shared' / 'data'):
+        if d and (Path(d) / 'mnist' / 't10k-images-idx3-ubyte.gz').exists(): return Path(d)
+    return None
 
 
 def pytest_addoption(parser):
@@ -42,6 +50,7 @@ class NotebookItem(pytest.Item):
     def runtest(self):
         from nbdev.test import test_nb
         force = self.config.getoption('--nb-flags').split()
+        if _data_dir() is not None: force.append('data')        # cells that need the real datasets run where they are
         os.environ.setdefault('MPLBACKEND', 'Agg')
         import torch                                    # notebooks share this process: restore global torch state
         grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
