@@ -144,7 +144,7 @@ def _worker(rank, world, init_file, runs, out_path):
 
 # %% ../nbs/17_distributed.ipynb #ca1fbddd
 def spawn_data_parallel(world, runs, out_path):
-    "Run `_worker` on `world` spawned gloo processes; per rank, one `dict(model=state_dict, history=...)` per spec."
+    "Run _worker on `world` spawned gloo processes; per rank, one `dict(model=state_dict, history=...)` per spec."
     import torch.multiprocessing as mp
     init_file = f'{out_path}.init'
     if os.path.exists(init_file): os.remove(init_file)
