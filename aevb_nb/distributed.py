@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['shard_slice', 'sharded_objective', 'allreduce_grad_hooks', 'evaluate_bound_sharded', 'DataParallelAEVB',
-           'train_data_parallel', 'spawn_data_parallel', 'main']
+           'train_data_parallel', 'spawn_data_parallel', 'join_torchrun_group', 'main']
 
 # %% ../nbs/17_distributed.ipynb #e8d631b3
 import argparse, contextlib, os, shutil, tempfile
@@ -151,6 +151,15 @@ def spawn_data_parallel(world, runs, out_path):
     mp.start_processes(_worker, args=(world, init_file, list(runs), out_path), nprocs=world, start_method='spawn')
     return [torch.load(f'{out_path}.rank{r}', weights_only=True) for r in range(world)]
 
+# %% ../nbs/17_distributed.ipynb #326f7b8f
+def join_torchrun_group(device):
+    "Join torchrun's process group: NCCL on this rank's GPU (`LOCAL_RANK`) if `device` is CUDA, else gloo; returns the device."
+    dev = str(device)
+    if dev.startswith('cuda'):
+        dev = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"; torch.cuda.set_device(dev)
+    dist.init_process_group('nccl' if dev.startswith('cuda') else 'gloo')
+    return dev
+
 # %% ../nbs/17_distributed.ipynb #614d4d5b
 def main(argv=None):
     "Entry point for `torchrun --nproc_per_node W <script calling main()>`: data-parallel AEVB on one dataset."
@@ -163,15 +172,12 @@ def main(argv=None):
     p.add_argument('--resume', action='store_true', help='continue the run in --out-dir')
     a = p.parse_args(argv)
     if a.threads: torch.set_num_threads(a.threads)
-    cuda = torch.cuda.is_available()
-    if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    dist.init_process_group('nccl' if cuda else 'gloo')
+    dev = join_torchrun_group('cuda' if torch.cuda.is_available() else 'cpu')
     try:
         data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize)
         torch.manual_seed(a.seed)
         model = make_vae(data.x_train.shape[1], a.z_dim, data.likelihood, preset=a.preset, dataset=a.dataset)
-        cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples, seed=a.seed,
-                           device='cuda' if cuda else 'cpu')
+        cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples, seed=a.seed, device=dev)
         hist = train_data_parallel(model, data, cfg, out_dir=a.out_dir, resume=a.resume)
         if dist.get_rank() == 0: print(hist[-1])
         return hist

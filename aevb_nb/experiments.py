@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', 'FIG_METHODS', 'DEFAULT_SAMPLES', 'MARGINAL_HMC',
-           'MARGINAL_EVAL_N', 'HISTORY_COLUMNS', 'THROUGHPUT', 'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS', 'STYLE',
-           'DATA_LABEL', 'Curve', 'grid', 'method_class', 'method_for', 'select_stepsize', 'curve_setup', 'read_csv',
-           'record_curve', 'print_table', 'curve_done', 'run_curve', 'estimate_seconds', 'print_grid', 'plot_curves',
-           'plot_images', 'check_claims', 'print_claims', 'reproduce', 'add_reproduce_parser', 'run_reproduce']
+           'MARGINAL_EVAL_N', 'METHODS', 'HISTORY_COLUMNS', 'THROUGHPUT', 'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS',
+           'STYLE', 'DATA_LABEL', 'Curve', 'grid', 'method_class', 'method_for', 'select_stepsize', 'curve_setup',
+           'read_csv', 'record_curve', 'print_table', 'curve_done', 'run_curve', 'estimate_seconds', 'print_grid',
+           'plot_curves', 'plot_images', 'check_claims', 'print_claims', 'reproduce', 'add_reproduce_parser',
+           'run_reproduce']
 
 # %% ../nbs/18_experiments.ipynb #72913b1a
 import csv, math, os, sys, time, warnings
@@ -19,7 +20,7 @@ from .data import load_dataset
 from .models import make_vae
 from .loop import train_config, run, load_model, load_checkpoint
 from .figures import tile_images, manifold_grid
-import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem
+import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem, aevb_nb.full_vb as full_vb
 
 # %% ../nbs/18_experiments.ipynb #a37299f0
 INIT_STD = 0.1                 # N(0, 0.01) read as variance 0.01; see the introduction
@@ -80,12 +81,12 @@ def grid(figure, n_samples=None, panels=None, methods=None):
 MARGINAL_HMC = dict(n_samples=50, n_leapfrog=4)   # Appendix D: 50 HMC samples of 4 leapfrog steps per point
 MARGINAL_EVAL_N = 1000                            # Figure 3: the first 1000 training and 1000 test points
 
+METHODS = {'aevb': aevb.AEVB, 'wake-sleep': wake_sleep.WakeSleep, 'mcem': mcem.MCEM, 'full-vb': full_vb.Algorithm2}
+
 def method_class(name):
-    "The `loop.Method` class of `name` ('aevb', 'wake-sleep', 'mcem')."
-    if name == 'aevb': return aevb.AEVB
-    if name == 'wake-sleep': return wake_sleep.WakeSleep
-    if name == 'mcem': return mcem.MCEM
-    raise ValueError(f'method must be one of {METHOD_NAMES}, got {name!r}')
+    "The `loop.Method` class of a figure's method `name` ('aevb', 'wake-sleep', 'mcem'), from `METHODS`."
+    if name not in METHOD_NAMES: raise ValueError(f'method must be one of {METHOD_NAMES}, got {name!r}')
+    return METHODS[name]
 
 # %% ../nbs/18_experiments.ipynb #5dbe6bb3
 def _marginal_evaluate(self, sets, cfg):

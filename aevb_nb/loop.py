@@ -497,6 +497,7 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
     elif resume: print(f'resume: no checkpoint in {rd.path if rd else None}, starting from step 0', file=sys.stderr)
     if rd is not None and not rd.manifest_path.exists(): rd.write_manifest(man)
     stream = IndexStream(N, M, cfg.seed, cfg.sampling, dev, cfg.chunk_steps)
+    ev_sets = eval_sets(xtr, xte, cfg, dynamic)                      # fixed for the run: built once
     params = list(model.parameters())
 
     def checkpoint():
@@ -536,7 +537,7 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
                                              f'training stopped; {kept}')
                 te = time.perf_counter()
                 with seeded(cfg.seed, dev), torch.no_grad():
-                    ev_vals = method.evaluate(eval_sets(xtr, xte, cfg, dynamic), cfg)
+                    ev_vals = method.evaluate(ev_sets, cfg)
                 rec = dict(step=step, samples=step * per_step, **ev_vals, **{k: v.item() for k, v in running.items()})
                 if not all(math.isfinite(v) for v in ev_vals.values() if v is not None):
                     raise FloatingPointError(f'non-finite evaluation at step {step}: {ev_vals}')
