@@ -232,10 +232,10 @@ def load_checkpoint(path, map_location='cpu'):
 
 # %% ../nbs/07_loop.ipynb #c0968f51
 def load_model(path, device='cpu'):
-    "Rebuild the VAE of a checkpoint with `make_vae(**model_config)` and load its parameters."
-    st = load_checkpoint(path, map_location=device)
+    "Rebuild the VAE of a checkpoint (a path, or a state already read by `load_checkpoint`) and load its parameters."
+    st = path if isinstance(path, dict) else load_checkpoint(path, map_location=device)
     if not st.get('model_config') or not ('method' in st or 'model' in st):
-        raise ValueError(f'{path}: the checkpoint holds no model config; '
+        raise ValueError(f"{'the checkpoint' if isinstance(path, dict) else path} holds no model config; "
                          'rebuild the model yourself and load state["model"]')
     model = make_vae(**st['model_config'])
     model.load_state_dict(st['method']['model'] if 'method' in st else st['model'])
