@@ -6,8 +6,8 @@
 __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', 'FIG_METHODS', 'FIGURE_SAMPLES', 'MARGINAL_HMC',
            'MARGINAL_EVAL_N', 'METHODS', 'HISTORY_COLUMNS', 'THROUGHPUT', 'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS',
            'MARGINAL_COST', 'STYLE', 'DATA_LABEL', 'Curve', 'grid', 'method_class', 'method_for', 'select_stepsize',
-           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'curve_done', 'run_curve', 'estimate_seconds',
-           'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims', 'reproduce',
+           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'curve_done', 'largest_done', 'run_curve',
+           'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims', 'reproduce',
            'add_reproduce_parser', 'run_reproduce']
 
 # %% ../nbs/18_experiments.ipynb #72913b1a
@@ -199,6 +199,15 @@ def curve_done(curve, out):
     if not p.exists(): return False
     rows = read_csv(p)
     return bool(rows) and rows[-1]['samples'] >= curve.n_samples
+
+# %% ../nbs/18_experiments.ipynb #70136078
+def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
+    "Each curve of `figure` at the largest of `scales` for which `have(curve)` holds; curves with none are left out."
+    found = []
+    for c in grid(figure):
+        c = next((replace(c, n_samples=n) for n in scales if have(replace(c, n_samples=n))), None)
+        if c is not None: found.append(c)
+    return found
 
 # %% ../nbs/18_experiments.ipynb #c4336c4f
 def run_curve(curve, out='results', work_dir='runs/reproduce', device='auto', data_dir=None, datasets=None,

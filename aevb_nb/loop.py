@@ -352,6 +352,7 @@ class RunDir:
 class Method:
     "Base class of a training method run by `run`: override `setup`, `step` and `evaluate`."
     name, labels = 'method', {}      # labels: the running figures `step` returns -> what they mean
+    uses_batch = True                # False: the method draws its own minibatches; the loop passes `xb=None`
 
     def __init__(self, model): self.model = model
 
@@ -516,8 +517,8 @@ def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, r
             for ev in (e for e in events if e > step):
                 t0 = time.perf_counter()
                 for i in stream.window(step, ev):                     # (steps, M) indices, on the device
-                    xb = xtr.index_select(0, i)
-                    if dynamic: xb = torch.bernoulli(xb)              # fresh binarization of the minibatch
+                    xb = xtr.index_select(0, i) if method.uses_batch else None
+                    if dynamic and xb is not None: xb = torch.bernoulli(xb)   # fresh binarization of the minibatch
                     for k, v in method.step(xb, i).items():
                         acc[k] = acc[k] + v.detach().float() if k in acc else v.detach().float()
                     step += 1

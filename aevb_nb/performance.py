@@ -92,7 +92,7 @@ class ModelStack(nn.Module):
 # %% ../nbs/16_performance.ipynb #34927780
 class StackedAEVB(Method):
     "Algorithm 1 for G same-shape models at once (a `loop.Method`); model g has seed `seeds[g]` (data, noise, eval)."
-    name = 'aevb-stack'
+    name, uses_batch = 'aevb-stack', False          # each model's minibatch comes from its own stream
 
     def __init__(self, models, seeds, dynamic=False):
         models, seeds = list(models), [int(s) for s in seeds]
@@ -117,6 +117,7 @@ class StackedAEVB(Method):
         self.forward = maybe_compile(self.model, cfg.compile)
         self.t, self._win = 0, (0, 0, None)
         self.acc, self.t_prev = torch.zeros(self.model.G, device=self.dev), 0     # running bounds, one per model
+        self.sets = [eval_sets(self.x, self.x_test, replace(cfg, seed=s), self.dynamic) for s in self.seeds]  # once
 
     def _indices(self):
         "Row `self.t` of every model's stream, `(G, M)`, read from windows of 100 steps."
@@ -128,7 +129,7 @@ class StackedAEVB(Method):
         return w[self.t - t0]
 
     def step(self, xb, idx):
-        "One update of all G models (the loop's `xb`, `idx` are not used); their minibatch bounds are added to `acc`."
+        "One update of all G models (`uses_batch` is False: `xb` is None); their minibatch bounds are added to `acc`."
         G, M = self.model.G, self.cfg.batch_size
         xb = self.x.index_select(0, self._indices().reshape(-1)).view(G, M, -1)         # (G, M, D)
         if self.dynamic: xb = torch.stack([torch.bernoulli(xb[g], generator=gen) for g, gen in enumerate(self.gens)])
@@ -152,7 +153,7 @@ class StackedAEVB(Method):
         for g, s in enumerate(self.seeds):
             own = replace(cfg, seed=s)                                          # model g's run config
             with seeded(s, self.dev):                                          # as the loop wraps AEVB.evaluate
-                ev = AEVB(self.model.model(g)).evaluate(eval_sets(self.x, self.x_test, own, self.dynamic), own)
+                ev = AEVB(self.model.model(g)).evaluate(self.sets[g], own)
             out.update({f'{k}_{g}': v for k, v in ev.items()})
         return out
 
