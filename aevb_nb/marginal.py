@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['BANDWIDTH_MULTIPLES', 'scott_factor', 'kde_log_prob', 'GaussianKDE', 'harmonic_mean_log_marginal', 'sir_init',
-           'log_marginal_hmc', 'log_marginal_is']
+           'log_marginal_hmc', 'log_marginal_is', 'fitted_proposal']
 
 # %% ../nbs/11_marginal.ipynb #d5d1014f
 import math, warnings
 import torch
 from .densities import LOG2PI, log_normal
+from .reparam import DiagonalGaussian
 from .hmc import sample_hmc
 
 # %% ../nbs/11_marginal.ipynb #1e0b1d20
@@ -165,3 +166,21 @@ def log_marginal_is(model, x, k=5000, batch_size=100, proposal=None, max_elems=2
         outs.append(est); ses.append((rel_var / k).sqrt())
     est = torch.cat(outs)
     return (est, torch.cat(ses)) if return_se else est
+
+# %% ../nbs/11_marginal.ipynb #5f5b0858
+def fitted_proposal(model, n=5000, widen=2.0, rounds=3, prior_count=5.0):
+    "A `proposal(x)` for `log_marginal_is`: diagonal Gaussians fitted by `rounds` of self-normalised IS from the prior."
+    def proposal(x):
+        B, J = len(x), model.z_dim
+        q = DiagonalGaussian(x.new_zeros(B, J), x.new_zeros(B, J))                             # round 1 draws: p(z)
+        for _ in range(rounds):
+            z = q.sample((n,))                                                                 # (n, B, J)
+            logw = model.log_prior(z) + model.log_likelihood(x, z) - q.log_prob(z)             # (n, B)
+            w = torch.softmax(logw, 0).unsqueeze(-1)                                           # posterior weights
+            ess = 1 / (w ** 2).sum(0)                                                          # (B, 1) draws that count
+            mu = (w * z).sum(0)                                                                # (B, J)
+            var = (w * (z - mu) ** 2).sum(0)
+            var = (ess * var + prior_count * q.std ** 2) / (ess + prior_count)   # few draws count: keep the old width
+            q = DiagonalGaussian(mu, (widen * var + 1e-12).log())
+        return q
+    return proposal
