@@ -1,9 +1,10 @@
 """Execute notebooks in place and save their outputs (what the docs site shows).
 
-    python tools/run_nb.py nbs/03_elbo.ipynb [more.ipynb ...] [--skip slow]
+    python tools/run_nb.py nbs/03_elbo.ipynb [more.ipynb ...] [--skip slow] [--run-id CELL_ID ...]
 
 Every code cell runs, flagged ones (`#| slow`) included, unless `--skip FLAG` names their flag:
-then those cells are left untouched and keep the outputs of their last real run. Uses execnb,
+then those cells are left untouched and keep the outputs of their last real run, except the cells
+whose ids `--run-id` names (e.g. one new slow cell, run without re-running the others). Uses execnb,
 the engine behind `nbdev_test`, so no Jupyter kernel is needed. Run `nbdev_clean` afterwards.
 """
 import argparse, os, sys, time
@@ -14,6 +15,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('notebooks', nargs='+')
     p.add_argument('--skip', action='append', default=[], help='flag whose cells are not run (outputs kept)')
+    p.add_argument('--run-id', action='append', default=[], help='id of a skipped cell to run anyway')
     a = p.parse_args(argv)
     os.environ.setdefault('MPLBACKEND', 'Agg')
     from execnb.shell import CaptureShell
@@ -23,7 +25,7 @@ def main(argv=None):
     def pre(cell):
         if cell.cell_type != 'code': return True
         direc = extract_directives(cell, remove=False) if skip else {}
-        return bool(skip & set(direc))
+        return bool(skip & set(direc)) and cell.get('id') not in a.run_id
 
     bad = 0
     for nb in a.notebooks:
