@@ -17,16 +17,20 @@ from torchvision.datasets.utils import calculate_md5, check_integrity, download_
 
 # %% ../nbs/05_data.ipynb #aeb8a6b5
 def check_data(x, likelihood='bernoulli', x_dim=None, name='x'):
-    "Raise `ValueError` unless `x` is a 2-D `(N, D)` tensor, finite, with `D == x_dim` (if given) and, for 'bernoulli', values in [0, 1]. Returns `x`."
+    """Return `x` if it is valid data, else raise `ValueError`.
+
+    Valid: a finite 2-D float `(N, D)` tensor with `D == x_dim` (if given) and, for 'bernoulli', values in [0, 1]."""
     if not torch.is_tensor(x): raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() != 2: raise ValueError(f"{name} must have shape (N, D) (flattened images), got shape {tuple(x.shape)}")
     if not x.is_floating_point(): raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if x_dim is not None and x.shape[1] != x_dim: raise ValueError(f"{name} has {x.shape[1]} features per datapoint, the model expects {x_dim}")
+    if x_dim is not None and x.shape[1] != x_dim:
+        raise ValueError(f"{name} has {x.shape[1]} features per datapoint, the model expects {x_dim}")
     if x.numel() and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains {int((~torch.isfinite(x)).sum())} NaN or infinite values")
     if likelihood == 'bernoulli':
         if x.numel() and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name} has values in [{float(x.min()):g}, {float(x.max()):g}]; a Bernoulli decoder needs data in [0, 1]"
+            raise ValueError(f"{name} has values in [{float(x.min()):g}, {float(x.max()):g}]; "
+                             "a Bernoulli decoder needs data in [0, 1]"
                              " (scale images to [0, 1], e.g. divide uint8 pixels by 255)")
     elif likelihood != 'gaussian': raise ValueError(f"likelihood={likelihood!r}: 'bernoulli' or 'gaussian'")
     return x
@@ -34,7 +38,7 @@ def check_data(x, likelihood='bernoulli', x_dim=None, name='x'):
 # %% ../nbs/05_data.ipynb #708f8d40
 @dataclass
 class Dataset:
-    "Train and test images as float32 `(N, D)` tensors in [0, 1], with their image shape, likelihood and provenance `info`."
+    "Train/test images as float32 `(N, D)` tensors in [0, 1], with their image shape, likelihood and provenance `info`."
     name: str
     x_train: torch.Tensor
     x_test: torch.Tensor
@@ -49,7 +53,8 @@ class Dataset:
         for nm in ('x_train', 'x_test'):
             check_data(getattr(self, nm), self.likelihood, D, name=f'{self.name}.{nm}')
             x = getattr(self, nm)
-            if x.numel() and (x.min() < 0 or x.max() > 1): raise ValueError(f"{self.name}.{nm}: values must lie in [0, 1]")
+            if x.numel() and (x.min() < 0 or x.max() > 1):
+                raise ValueError(f"{self.name}.{nm}: values must lie in [0, 1]")
 
     @property
     def x_dim(self): return int(np.prod(self.image_shape))
@@ -64,7 +69,8 @@ class Dataset:
 
     def __repr__(self):
         return (f"Dataset({self.name!r}, train={tuple(self.x_train.shape)}, test={tuple(self.x_test.shape)}, "
-                f"image_shape={tuple(self.image_shape)}, likelihood={self.likelihood!r}, split={self.info.get('split')!r})")
+                f"image_shape={tuple(self.image_shape)}, likelihood={self.likelihood!r}, "
+                f"split={self.info.get('split')!r})")
 
 # %% ../nbs/05_data.ipynb #24c18636
 def binarize_dynamic(x, generator=None):
@@ -140,7 +146,9 @@ def read_idx(path):
 IMAGE_SHAPES = {'mnist': (28, 28), 'frey': (28, 20)}   # (height, width) of one image
 
 def split_indices(n, n_test, seed=0):
-    "Deterministic train/test index split: a permutation of `range(n)` from a CPU generator seeded with `seed`; the last `n_test` are test."
+    """Deterministic train/test index split: a permutation of `range(n)`; the last `n_test` are test.
+
+    The permutation comes from a CPU generator seeded with `seed`."""
     if not 0 <= n_test <= n: raise ValueError(f"n_test={n_test} must be in [0, {n}]")
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return perm[:n - n_test], perm[n - n_test:]
@@ -151,8 +159,10 @@ def _take(x, n, what):
     return x[:n]
 
 def _finish(name, xtr, xte, image_shape, likelihood, info, binarize, seed, ytr=None, yte=None):
-    if binarize not in ('none', 'static', 'dynamic'): raise ValueError(f"binarize={binarize!r}: 'none', 'static' or 'dynamic'")
-    if binarize != 'none' and likelihood != 'bernoulli': raise ValueError(f"binarize={binarize!r} only applies to Bernoulli data, not {name}")
+    if binarize not in ('none', 'static', 'dynamic'):
+        raise ValueError(f"binarize={binarize!r}: 'none', 'static' or 'dynamic'")
+    if binarize != 'none' and likelihood != 'bernoulli':
+        raise ValueError(f"binarize={binarize!r} only applies to Bernoulli data, not {name}")
     if binarize == 'static':
         xtr, xte = binarize_static(xtr, seed), binarize_static(xte, seed + 1)
         info['binarization_seed'] = seed
@@ -161,7 +171,7 @@ def _finish(name, xtr, xte, image_shape, likelihood, info, binarize, seed, ytr=N
 
 # %% ../nbs/05_data.ipynb #a1d0f004
 def block_split_indices(n, n_test, n_blocks=5, gap=10):
-    "Split a sequence: `n_blocks` evenly spread runs (`n_test` frames in all) are test; `gap` frames around each dropped."
+    "Split a sequence: `n_blocks` evenly spread test runs (`n_test` frames in all); `gap` frames around each dropped."
     if n_blocks < 1 or gap < 0: raise ValueError(f"n_blocks={n_blocks} must be >= 1 and gap={gap} >= 0")
     if not n_blocks <= n_test <= n - 2 * gap * n_blocks:
         raise ValueError(f"n_test={n_test} must be in [{n_blocks}, {n - 2 * gap * n_blocks}] "
@@ -183,15 +193,20 @@ def load_digits(binarize='none', n_train=None, n_test=297, seed=0, split_seed=0)
     y = torch.tensor(d.target)
     tr, te = split_indices(len(x), n_test, split_seed)
     tr = _take(tr, n_train, 'n_train')
-    info = dict(source='sklearn.datasets.load_digits (UCI optical digits, embedded)', n_total=len(x),
-                split='random', split_description=f'seeded permutation (split_seed={split_seed}): {len(tr)} train / {len(te)} test',
-                split_seed=split_seed, preprocessing='pixel/16 (values 0..16 -> [0, 1]), grey levels as Bernoulli probabilities')
+    info = dict(source='sklearn.datasets.load_digits (UCI optical digits, embedded)', n_total=len(x), split='random',
+                split_description=f'seeded permutation (split_seed={split_seed}): {len(tr)} train / {len(te)} test',
+                split_seed=split_seed,
+                preprocessing='pixel/16 (values 0..16 -> [0, 1]), grey levels as Bernoulli probabilities')
     return _finish('digits', x[tr], x[te], (8, 8), 'bernoulli', info, binarize, seed, y[tr], y[te])
 
 # %% ../nbs/05_data.ipynb #ba5fc20b
-def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0, split_seed=0, download=False, test_only=None):
-    "MNIST /255 as a Bernoulli `Dataset`: the official split, or (training images absent, or `test_only=True`) a seeded split of the 10k test images."
-    get = lambda k, dl=download: find_file(*MNIST_FILES[k], 'mnist', data_dir, [u + MNIST_FILES[k][0] for u in MNIST_URLS], dl)
+def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0, split_seed=0, download=False,
+               test_only=None):
+    """MNIST /255 as a Bernoulli `Dataset`, with the official train/test split.
+
+    With the training images absent (or `test_only=True`): a seeded split of the 10k official test images instead."""
+    get = lambda k, dl=download: find_file(*MNIST_FILES[k], 'mnist', data_dir,
+                                           [u + MNIST_FILES[k][0] for u in MNIST_URLS], dl)
     if test_only is None:
         try: get('train_images', dl=False); test_only = False
         except FileNotFoundError:
@@ -199,7 +214,8 @@ def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0
             else:
                 test_only = True
                 warnings.warn("MNIST training images not found: using a split of the 10,000 official TEST images "
-                              "(info['split'] == 'test-only'); pass download=True or data_dir=... for the official split")
+                              "(info['split'] == 'test-only'); "
+                              "pass download=True or data_dir=... for the official split")
     xte = torch.from_numpy(read_idx(get('test_images')).reshape(-1, 784).astype(np.float32) / 255.)
     yte = torch.from_numpy(read_idx(get('test_labels')).astype(np.int64))
     if test_only:
@@ -208,8 +224,9 @@ def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0
         tr = _take(tr, n_train, 'n_train')
         x_train, y_train, x_test, y_test = xte[tr], yte[tr], xte[te], yte[te]
         split = 'test-only'
-        desc = (f'TEST-ONLY: the official 10k MNIST test images split by a seeded permutation (split_seed={split_seed}) '
-                f'into {len(tr)} train / {len(te)} test; the official training images were not used')
+        desc = ('TEST-ONLY: the official 10k MNIST test images split by a seeded permutation '
+                f'(split_seed={split_seed}) into {len(tr)} train / {len(te)} test; '
+                'the official training images were not used')
     else:
         x_train = torch.from_numpy(read_idx(get('train_images')).reshape(-1, 784).astype(np.float32) / 255.)
         y_train = torch.from_numpy(read_idx(get('train_labels')).astype(np.int64))
@@ -225,7 +242,7 @@ def load_mnist(data_dir=None, binarize='none', n_train=None, n_test=None, seed=0
 # %% ../nbs/05_data.ipynb #68168c79
 def load_frey(data_dir=None, n_train=None, n_test=200, split_seed=0, split='blocks', download=False, n_blocks=5,
               gap=10):
-    "Frey Face /256 as a Gaussian `Dataset` (28x20); `split` 'blocks' (held-out runs of frames), 'random', 'contiguous'."
+    "Frey Face /256 as a Gaussian `Dataset` (28x20); `split` 'blocks' (held-out frame runs), 'random', 'contiguous'."
     import scipy.io
     path = find_file(*FREY_FILE, 'frey', data_dir, [FREY_URL], download)
     ff = scipy.io.loadmat(path)['ff']
@@ -241,14 +258,18 @@ def load_frey(data_dir=None, n_train=None, n_test=200, split_seed=0, split='bloc
     else: raise ValueError(f"split={split!r}: 'blocks', 'random' or 'contiguous'")
     tr = _take(tr, n_train, 'n_train')
     info = dict(source='frey_rawface.mat (md5-verified)', data_dir=str(default_data_dir(data_dir)), split=split,
-                split_description=f'{desc}: {len(tr)} train / {len(te)} test', split_seed=split_seed if split == 'random' else None,
+                split_description=f'{desc}: {len(tr)} train / {len(te)} test',
+                split_seed=split_seed if split == 'random' else None,
                 preprocessing='pixel/256 (as Kingma\'s anglepy), continuous, Gaussian decoder with sigmoid mean')
     if split == 'blocks': info.update(n_blocks=n_blocks, gap=gap, test_frames=te.tolist())
     return _finish('frey', x[tr], x[te], IMAGE_SHAPES['frey'], 'gaussian', info, 'none', 0)
 
 # %% ../nbs/05_data.ipynb #fe2e2d88
 def load_dataset(name='digits', data_dir=None, binarize='none', n_train=None, n_test=None, seed=0, **kwargs):
-    "Load 'digits' (embedded), 'mnist' or 'frey' as a `Dataset`; `data_dir` falls back to `$AEVB_DATA`; `seed` seeds static binarisation; extra kwargs (`split_seed`, `download`, `test_only`, `split`) go to the loader."
+    """Load 'digits' (embedded), 'mnist' or 'frey' as a `Dataset`.
+
+    `data_dir` falls back to `$AEVB_DATA`; `seed` seeds static binarisation; extra kwargs (`split_seed`, `download`,
+    `test_only`, `split`) go to the loader."""
     name = name.lower()
     if name == 'digits':
         return load_digits(binarize, n_train, 297 if n_test is None else n_test, seed, **kwargs)

@@ -153,7 +153,7 @@ def spawn_data_parallel(world, runs, out_path):
 
 # %% ../nbs/17_distributed.ipynb #326f7b8f
 def join_torchrun_group(device):
-    "Join torchrun's process group: NCCL on this rank's GPU (`LOCAL_RANK`) if `device` is CUDA, else gloo; returns the device."
+    "Join torchrun's process group: NCCL on GPU `LOCAL_RANK` if `device` is CUDA, else gloo; returns the device."
     dev = str(device)
     if dev.startswith('cuda'):
         dev = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"; torch.cuda.set_device(dev)

@@ -336,7 +336,7 @@ def plot_curves(figure, out='results', curves=None, x_from=1e5):
 # %% ../nbs/18_experiments.ipynb #24b33112
 @torch.no_grad()
 def plot_images(figure, work_dir='runs/reproduce', curves=None, n=20, seed=0, datasets=None):
-    "Figure 4 (`n`x`n` manifolds) or 5 (10x10 prior samples) from the checkpoints in `work_dir`; shapes from `datasets`."
+    "Figure 4 (`n`x`n` manifolds) or 5 (10x10 prior samples) from the checkpoints in `work_dir`."
     import matplotlib.pyplot as plt
     curves = [c for c in (curves or grid(figure)) if (Path(work_dir) / c.key / 'checkpoint.pt').exists()]
     if not curves: raise ValueError(f'no trained model of {figure} in {work_dir}; run reproduce({figure!r}) first')

@@ -18,8 +18,10 @@ from .aevb import evaluate_bound
 
 # %% ../nbs/14_full_vb.ipynb #2a9ffdf1
 class FullVB(VAE):
-    r"""Appendix F.1: a `VAE` plus $q_\phi(\theta)=\mathcal N(\mu_\theta,\sigma^2_\theta I)$ over the decoder's parameters (prior $\mathcal N(0,I)$).
-The decoder's own parameters are $\mu_\theta$; at $\theta=\mu_\theta$ it is the VAE's model protocol unchanged."""
+    r"""App. F.1: a `VAE` plus $q_\phi(\theta)=\mathcal N(\mu_\theta,\sigma^2_\theta I)$ over its decoder's parameters.
+
+    The prior is $\mathcal N(0,I)$. The decoder's own parameters are $\mu_\theta$; at $\theta=\mu_\theta$ it is the
+    VAE's model protocol unchanged."""
     def __init__(self, encoder, decoder, likelihood='bernoulli', config=None, init_logvar=-6.):
         super().__init__(encoder, decoder, likelihood, config)
         self.names = [n for n, _ in decoder.named_parameters()]
@@ -40,7 +42,9 @@ The decoder's own parameters are $\mu_\theta$; at $\theta=\mu_\theta$ it is the 
         return sum(kl_gaussian(m.flatten(), lv.flatten()) for m, lv in zip(self.theta_mu(), self.theta_logvar))
 
     def sample_theta(self, n=None, zeta=None):
-        r"$\tilde\theta=\mu_\theta+\sigma_\theta\odot\zeta$ (eq. 19, F.1) as a dict name -> tensor, with a leading dim `n` if given; `zeta` (same dict layout) is drawn if None."
+        r"""$\tilde\theta=\mu_\theta+\sigma_\theta\odot\zeta$ (eq. 19, F.1) as a dict name -> tensor.
+
+        With a leading dim `n` if given; `zeta` (same dict layout) is drawn if None."""
         out = {}
         for name, m, lv in zip(self.names, self.theta_mu(), self.theta_logvar):
             shape = m.shape if n is None else (n,) + m.shape
@@ -49,29 +53,41 @@ The decoder's own parameters are $\mu_\theta$; at $\theta=\mu_\theta$ it is the 
         return out
 
     def log_likelihood_theta(self, x, z, theta, batched=False):
-        r"$\log p_{\tilde\theta}(\mathbf x|\mathbf z)$ with the decoder run on sampled weights; `batched`: one $\tilde\theta^{(l)}$ per row of `x`, `z`."
+        r"""$\log p_{\tilde\theta}(\mathbf x|\mathbf z)$ with the decoder run on sampled weights.
+
+        `batched`: one $\tilde\theta^{(l)}$ per row of `x`, `z`."""
         if not batched: return decoder_log_likelihood(functional_call(self.decoder, theta, (z,)), x, self.likelihood)
         f = lambda th, zz, xx: decoder_log_likelihood(functional_call(self.decoder, th, (zz,)), xx, self.likelihood)
         return vmap(f)(theta, z, x)
 
 # %% ../nbs/14_full_vb.ipynb #9169d4cd
 def datapoint_terms(model, x, eps=None, zeta=None, per_datapoint=True):
-    r"""The per-datapoint part of eq. 24, one value per row $l$ of `x`:
-$-D_{KL}(q_\phi(\mathbf z|\mathbf x^{(l)})\|p(\mathbf z))+\log p_{\tilde\theta^{(l)}}(\mathbf x^{(l)}|\tilde{\mathbf z}^{(l)})$. `per_datapoint=False` shares one $\tilde\theta$ across the rows."""
+    r"""The per-datapoint part of eq. 24, one value per row $l$ of `x`.
+
+    $$-D_{KL}(q_\phi(\mathbf z|\mathbf x^{(l)})\|p(\mathbf z))+
+    \log p_{\tilde\theta^{(l)}}(\mathbf x^{(l)}|\tilde{\mathbf z}^{(l)})$$
+
+    `per_datapoint=False` shares one $\tilde\theta$ across the rows."""
     q = model.encode(x)
-    z = q.mu + q.std * (torch.randn_like(q.mu) if eps is None else eps)          # z~ = mu_z + sigma_z * eps (17)
-    theta = model.sample_theta(x.shape[0] if per_datapoint else None, zeta)     # theta~ = mu_theta + sigma_theta * zeta (19)
+    z = q.mu + q.std * (torch.randn_like(q.mu) if eps is None else eps)  # z~ = mu_z + sigma_z * eps (17)
+    n = x.shape[0] if per_datapoint else None                            # one theta~ per row, or one for all rows
+    theta = model.sample_theta(n, zeta)                                  # theta~ = mu_theta + sigma_theta * zeta (19)
     return model.log_likelihood_theta(x, z, theta, batched=per_datapoint) - q.kl()
 
 def full_vb_estimate(model, x, N, **kw):
-    r"The $L$ summands $f_l$ of eq. 24 for the rows of `x` (random datapoints of a dataset of size `N`): $N\cdot$`datapoint_terms` $-D_{KL}(q_\phi(\theta)\|p_\alpha(\theta))$. Their mean estimates $\mathcal L(\phi;\mathbf X)$."
+    r"""The $L$ summands $f_l$ of eq. 24 for the rows of `x` (random datapoints of a dataset of size `N`).
+
+    Each is $N\cdot$`datapoint_terms` $-D_{KL}(q_\phi(\theta)\|p_\alpha(\theta))$; their mean estimates
+    $\mathcal L(\phi;\mathbf X)$."""
     return N * datapoint_terms(model, x, **kw) - model.kl_theta()
 
 # %% ../nbs/14_full_vb.ipynb #48c299b9
 def full_vb_grad(model, X, L=100, generator=None):
-    r"Algorithm 2: $g=\frac1L\sum_{l=1}^L\nabla_\phi f_\phi$ with $\mathbf x^{(l)}$ drawn uniformly (with replacement) from `X`; returns (g as a list over `model.parameters()`, the mean of $f$)."
+    r"""Algorithm 2: $g=\frac1L\sum_{l=1}^L\nabla_\phi f_\phi$ with $\mathbf x^{(l)}$ drawn uniformly from `X`.
+
+    The draws are with replacement. Returns (g as a list over `model.parameters()`, the mean of $f$)."""
     idx = torch.randint(X.shape[0], (L,), device=X.device, generator=generator)    # x ~ random draw from X
-    f = full_vb_estimate(model, X[idx], X.shape[0]).mean()                          # (1/L) sum_l f_phi(x, g(eps, x), h(zeta))
+    f = full_vb_estimate(model, X[idx], X.shape[0]).mean()                 # (1/L) sum_l f_phi(x, g(eps, x), h(zeta))
     g = torch.autograd.grad(f, list(model.parameters()), allow_unused=True)
     return [torch.zeros_like(p) if gi is None else gi for gi, p in zip(g, model.parameters())], f.detach()
 
@@ -89,7 +105,7 @@ def evaluate_full_vb(model, x, N=None, batch_size=500):
 
 # %% ../nbs/14_full_vb.ipynb #1215b7ba
 class Algorithm2(Method):
-    r"Full VB (Appendix F, Algorithm 2) as a `loop.Method`: ascend $\frac1L\sum_l f_\phi$ of eq. 24 with $L=M$ datapoints."
+    r"Full VB (Appendix F, Algorithm 2) as a `loop.Method`: ascend $\frac1L\sum_l f_\phi$ (eq. 24) on $L=M$ datapoints."
     name = 'full-vb'
     labels = {'train_bound': 'L(phi; X) / N on the training set (eq. 24, theta-KL included), nats per datapoint',
               'test_bound': 'E_q(theta) L(theta, phi; x) on the test set, nats per datapoint',
@@ -103,7 +119,7 @@ class Algorithm2(Method):
         self.N, self.opt = len(data.x_train), make_optimizer(self.model, cfg)
 
     def step(self, xb, idx):
-        f = full_vb_estimate(self.model, xb, self.N).mean()        # Algorithm 2: (1/L) sum_l f_phi(x, g(eps, x), h(zeta))
+        f = full_vb_estimate(self.model, xb, self.N).mean()      # Algorithm 2: (1/L) sum_l f_phi(x, g(eps, x), h(zeta))
         self.opt.zero_grad(set_to_none=True)
         (-f / self.N).backward()
         self.opt.step()
@@ -111,7 +127,8 @@ class Algorithm2(Method):
 
     def evaluate(self, sets, cfg):
         tr = evaluate_full_vb(self.model, sets['train'], self.N, cfg.eval_batch_size)
-        out = dict(train_bound=tr['bound'], train_expected=tr['expected'], train_at_mean=tr['at_mean'], kl_theta=tr['kl_theta'])
+        out = dict(train_bound=tr['bound'], train_expected=tr['expected'], train_at_mean=tr['at_mean'],
+                   kl_theta=tr['kl_theta'])
         if 'test' in sets:
             te = evaluate_full_vb(self.model, sets['test'], batch_size=cfg.eval_batch_size)
             out.update(test_bound=te['expected'], test_at_mean=te['at_mean'])

@@ -15,12 +15,14 @@ from .densities import LOG2PI, log_normal, kl_gaussian
 
 # %% ../nbs/02_reparam.ipynb #abe7facf
 def reparameterize(mu, logvar, eps=None):
-    r"$z = \mu + \sigma \odot \epsilon$, $\sigma = e^{\frac12 \mathrm{logvar}}$, $\epsilon\sim\mathcal N(0,I)$ (drawn if not given)."
+    r"$z=\mu+\sigma\odot\epsilon$, $\sigma=e^{\frac12\mathrm{logvar}}$, $\epsilon\sim\mathcal N(0,I)$ (drawn if None)."
     if eps is None: eps = torch.randn_like(mu)
     return mu + torch.exp(0.5 * logvar) * eps          # g_phi(eps, x) = mu + sigma * eps
 
 class DiagonalGaussian:
-    r"$q_\phi(z|x)=\mathcal N(z;\mu,\sigma^2 I)$ parameterised by `mu` and `logvar` (eq. 9), sampled with `reparameterize`; `log_prob` sums over the last dim."
+    r"""$q_\phi(z|x)=\mathcal N(z;\mu,\sigma^2 I)$ parameterised by `mu` and `logvar` (eq. 9).
+
+    Sampled with `reparameterize`; `log_prob` sums over the last dim."""
     def __init__(self, mu, logvar): self.mu, self.logvar = mu, logvar
     @property
     def mean(self):
@@ -46,12 +48,15 @@ class DiagonalGaussian:
 
 # %% ../nbs/02_reparam.ipynb #50ab9900
 class Reparam:
-    r"Base class: $z=g_\phi(\epsilon)$, $\epsilon\sim p(\epsilon)$. Subclasses define `noise(shape)`, `g(eps)` and `log_prob(z)`."
+    r"""Base class: $z=g_\phi(\epsilon)$, $\epsilon\sim p(\epsilon)$.
+
+    Subclasses define `noise(shape)`, `g(eps)` and `log_prob(z)`."""
     def _set(self, **params):
         "Store `params` as broadcast tensors sharing the dtype/device of the first tensor among them."
         ref = next((p for p in params.values() if torch.is_tensor(p)), None)
         kw = dict(dtype=torch.get_default_dtype()) if ref is None else dict(dtype=ref.dtype, device=ref.device)
-        ts = torch.broadcast_tensors(*[p if torch.is_tensor(p) else torch.tensor(float(p), **kw) for p in params.values()])
+        ts = torch.broadcast_tensors(*[p if torch.is_tensor(p) else torch.tensor(float(p), **kw)
+                                       for p in params.values()])
         for k, t in zip(params, ts): setattr(self, k, t)
         self.batch_shape = ts[0].shape
         self._kw = dict(dtype=ts[0].dtype, device=ts[0].device)
@@ -75,7 +80,9 @@ class Reparam:
 
 # %% ../nbs/02_reparam.ipynb #357ce73b
 class InverseCDF(Reparam):
-    r"Family 1 of section 2.4: $\epsilon\sim\mathcal U(0,1)$, $g_\phi(\epsilon)=F_\phi^{-1}(\epsilon)$. Subclasses define `icdf(u)`."
+    r"""Family 1 of section 2.4: $\epsilon\sim\mathcal U(0,1)$, $g_\phi(\epsilon)=F_\phi^{-1}(\epsilon)$.
+
+    Subclasses define `icdf(u)`."""
     def noise(self, shape):
         return torch.rand(shape, **self._kw).clamp_min(torch.finfo(self._kw['dtype']).tiny)   # u in (0, 1)
     def g(self, eps): return self.icdf(eps)
@@ -98,7 +105,7 @@ class Cauchy(InverseCDF):
         return -math.log(math.pi) - torch.log(self.scale) - torch.log1p(y ** 2)
 
 class Logistic(InverseCDF):
-    r"Logistic(`loc`, `scale`): $F^{-1}(u)=m+s\log\frac u{1-u}$ (also a location-scale family: $m+s\cdot\mathrm{logit}(u)$)."
+    r"Logistic(`loc`, `scale`): $F^{-1}(u)=m+s\log\frac u{1-u}$ (also location-scale: $m+s\cdot\mathrm{logit}(u)$)."
     def __init__(self, loc, scale): self._set(loc=loc, scale=scale)
     def icdf(self, u): return self.loc + self.scale * (torch.log(u) - torch.log1p(-u))
     def log_prob(self, z):
@@ -114,7 +121,7 @@ class Gumbel(InverseCDF):
         return -(y + torch.exp(-y)) - torch.log(self.scale)
 
 class Weibull(InverseCDF):
-    r"Weibull(`scale` $\lambda$, `concentration` $k$): $F^{-1}(u)=\lambda(-\log(1-u))^{1/k}$ (differentiable in $k$ too)."
+    r"Weibull(`scale` $\lambda$, `concentration` $k$): $F^{-1}(u)=\lambda(-\log(1-u))^{1/k}$, gradients reach $k$ too."
     def __init__(self, scale, concentration): self._set(scale=scale, concentration=concentration)
     def icdf(self, u): return self.scale * (-torch.log1p(-u)) ** (1 / self.concentration)
     def log_prob(self, z):
@@ -157,7 +164,9 @@ class Gompertz(InverseCDF):
 
 # %% ../nbs/02_reparam.ipynb #4e9121b5
 class LocationScale(Reparam):
-    r"Family 2 of section 2.4: $z=m+s\,\epsilon$, $\epsilon\sim p_0$ (the standard member); $\log q(z)=\log p_0(\frac{z-m}s)-\log s$."
+    r"""Family 2 of section 2.4: $z=m+s\,\epsilon$, $\epsilon\sim p_0$ (the standard member).
+
+    Log-density $\log q(z)=\log p_0(\frac{z-m}s)-\log s$."""
     def g(self, eps): return self.loc + self.scale * eps
     def log_prob(self, z): return self.log_prob0((z - self.loc) / self.scale) - torch.log(self.scale)
     def log_prob0(self, y):
@@ -165,7 +174,7 @@ class LocationScale(Reparam):
         raise NotImplementedError
 
 class Normal(LocationScale):
-    r"Normal(`loc`, `scale`) $=\mathcal N(m, s^2)$, $\epsilon\sim\mathcal N(0,1)$ (elementwise version of `DiagonalGaussian`)."
+    r"Normal(`loc`, `scale`) $=\mathcal N(m, s^2)$, $\epsilon\sim\mathcal N(0,1)$ (an elementwise `DiagonalGaussian`)."
     def __init__(self, loc, scale): self._set(loc=loc, scale=scale)
     def noise(self, shape): return torch.randn(shape, **self._kw)
     def log_prob0(self, y): return -0.5 * (LOG2PI + y ** 2)
@@ -179,10 +188,13 @@ class Laplace(LocationScale):
     def log_prob0(self, y): return -y.abs() - math.log(2)
 
 class StudentT(LocationScale):
-    r"Student's t(`df` $\nu$, `loc`, `scale`): $z=m+s\,\epsilon$, $\epsilon\sim t_\nu$; gradients flow to `loc` and `scale` (not `df`)."
+    r"""Student's t(`df` $\nu$, `loc`, `scale`): $z=m+s\,\epsilon$, $\epsilon\sim t_\nu$.
+
+    Gradients flow to `loc` and `scale` (not `df`)."""
     def __init__(self, df, loc=0., scale=1.): self._set(df=df, loc=loc, scale=scale)
     def noise(self, shape):
-        return torch.distributions.StudentT(self.df.detach()).sample(torch.Size(shape)[:len(shape) - len(self.batch_shape)])
+        return torch.distributions.StudentT(self.df.detach()).sample(
+            torch.Size(shape)[:len(shape) - len(self.batch_shape)])
     def log_prob0(self, y):
         v = self.df
         return (torch.lgamma((v + 1) / 2) - torch.lgamma(v / 2) - 0.5 * torch.log(v * math.pi)
@@ -208,7 +220,7 @@ class Triangular(LocationScale):
 
 # %% ../nbs/02_reparam.ipynb #dd0bd621
 class MultivariateNormal(Reparam):
-    r"Elliptical family, Gaussian member: $z=\mu+L\epsilon$, $\epsilon\sim\mathcal N(0,I_J)$; the event is the last dim."
+    r"Elliptical family, Gaussian member: $z=\mu+L\epsilon$, $\epsilon\sim\mathcal N(0,I_J)$; the event dim is last."
     def __init__(self, loc, scale_tril):
         self.loc, self.scale_tril = loc, scale_tril                         # (..., J), (..., J, J) lower-triangular
         if scale_tril.shape[-2:] != (loc.shape[-1], loc.shape[-1]):
@@ -227,7 +239,9 @@ class MultivariateNormal(Reparam):
 
 # %% ../nbs/02_reparam.ipynb #4e5bfbeb
 class LogNormal(Reparam):
-    r"Log-Normal(`loc` $\mu$, `scale` $\sigma$): $z=\exp(\mu+\sigma\epsilon)$, $\log q(z)=\log\mathcal N(\log z;\mu,\sigma^2)-\log z$."
+    r"""Log-Normal(`loc` $\mu$, `scale` $\sigma$): $z=\exp(\mu+\sigma\epsilon)$.
+
+    Log-density $\log q(z)=\log\mathcal N(\log z;\mu,\sigma^2)-\log z$."""
     def __init__(self, loc, scale):
         self._set(loc=loc, scale=scale); self.base = Normal(self.loc, self.scale)
     def noise(self, shape): return self.base.noise(shape)
@@ -235,7 +249,9 @@ class LogNormal(Reparam):
     def log_prob(self, z): return self.base.log_prob(torch.log(z)) - torch.log(z)
 
 class Erlang(Reparam):
-    r"Gamma(integer `k`, `rate` $\lambda$) as a sum of $k$ Exp(1) variates divided by $\lambda$ (composition); differentiable in `rate`."
+    r"""Gamma(integer `k`, `rate` $\lambda$) as a sum of $k$ Exp(1) variates divided by $\lambda$ (composition).
+
+    Differentiable in `rate`."""
     def __init__(self, k, rate):
         assert int(k) == k and k >= 1, 'Erlang needs an integer shape k >= 1'
         self.k = int(k); self._set(rate=rate)
@@ -247,7 +263,9 @@ class Erlang(Reparam):
         return k * torch.log(self.rate) + (k - 1) * torch.log(z) - self.rate * z - math.lgamma(k)
 
 class Dirichlet(Reparam):
-    r"Dirichlet(integer `concentration` $(\alpha_1..\alpha_K)$) as normalised Erlang(α_i, 1) variates; `log_prob` sums over the last dim (the simplex)."
+    r"""Dirichlet(integer `concentration` $(\alpha_1..\alpha_K)$) as normalised Erlang(α_i, 1) variates.
+
+    `log_prob` sums over the last dim (the simplex)."""
     def __init__(self, concentration, dtype=None, device=None):
         a = torch.as_tensor(concentration)
         assert not a.is_floating_point() or (a == a.round()).all(), 'integer concentrations only'
@@ -255,17 +273,18 @@ class Dirichlet(Reparam):
         self.batch_shape = self.alpha.shape                           # (..., K): the event dim is last
         self._kw = dict(dtype=dtype or torch.get_default_dtype(), device=self.alpha.device)
     def noise(self, shape):
-        return torch.rand(torch.Size(shape) + (int(self.alpha.max()),), **self._kw).clamp_min(torch.finfo(self._kw['dtype']).tiny)
+        u = torch.rand(torch.Size(shape) + (int(self.alpha.max()),), **self._kw)
+        return u.clamp_min(torch.finfo(self._kw['dtype']).tiny)
     def g(self, eps):
-        mask = torch.arange(eps.shape[-1], device=eps.device) < self.alpha[..., None]    # use alpha_i of the exponentials
-        G = (-torch.log(eps) * mask).sum(-1)                                            # G_i ~ Gamma(alpha_i, 1)
+        mask = torch.arange(eps.shape[-1], device=eps.device) < self.alpha[..., None]  # use alpha_i of the exponentials
+        G = (-torch.log(eps) * mask).sum(-1)                                          # G_i ~ Gamma(alpha_i, 1)
         return G / G.sum(-1, keepdim=True)
     def log_prob(self, z):
         a = self.alpha.to(z.dtype)
         return torch.lgamma(a.sum(-1)) - torch.lgamma(a).sum(-1) + ((a - 1) * torch.log(z)).sum(-1)
 
 def Beta(a, b, dtype=None):
-    r"Beta(integer `a`, integer `b`) as the first coordinate of Dirichlet((a, b)): returns a `Dirichlet`; use `rsample(...)[..., 0]`."
+    r"Beta(integer `a`, `b`) as coordinate 0 of Dirichlet((a, b)): returns a `Dirichlet`; use `rsample(...)[..., 0]`."
     return Dirichlet(torch.tensor([a, b]), dtype=dtype)
 
 # %% ../nbs/02_reparam.ipynb #38701370
@@ -302,11 +321,15 @@ class FisherF(Reparam):
 
 # %% ../nbs/02_reparam.ipynb #d7804048
 def pathwise_grad(q, f, params, L=1):
-    r"Reparameterization (pathwise) estimate of $\nabla\,\mathbb E_q[f(z)]$: $\frac1L\sum_l\nabla f(g_\phi(\epsilon^{(l)}))$; `f(z).sum()` is differentiated w.r.t. `params`."
+    r"""Reparameterization (pathwise) estimate of $\nabla\,\mathbb E_q[f(z)]$ from `L` samples.
+
+    $\frac1L\sum_l\nabla f(g_\phi(\epsilon^{(l)}))$; `f(z).sum()` is differentiated w.r.t. `params`."""
     z = q.rsample((L,))
     return torch.autograd.grad(f(z).sum() / L, params)
 
 def score_function_grad(q, f, params, L=1):
-    r"Score-function estimate (section 2.2) of $\nabla\,\mathbb E_q[f(z)]$: $\frac1L\sum_l f(z^{(l)})\nabla\log q(z^{(l)})$, $z^{(l)}\sim q$ not differentiated."
+    r"""Score-function estimate (section 2.2) of $\nabla\,\mathbb E_q[f(z)]$ from `L` samples.
+
+    $\frac1L\sum_l f(z^{(l)})\nabla\log q(z^{(l)})$, $z^{(l)}\sim q$ not differentiated."""
     z = q.rsample((L,)).detach()
     return torch.autograd.grad((f(z).detach() * q.log_prob(z)).sum() / L, params)
