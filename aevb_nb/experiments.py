@@ -202,11 +202,12 @@ def curve_done(curve, out):
 
 # %% ../nbs/18_experiments.ipynb #70136078
 def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
-    "Each curve of `figure` at the largest of `scales` for which `have(curve)` holds; curves with none are left out."
+    "The curves of `figure`, each panel at the largest of `scales` at which `have(curve)` holds for all its curves."
     found = []
-    for c in grid(figure):
-        c = next((replace(c, n_samples=n) for n in scales if have(replace(c, n_samples=n))), None)
-        if c is not None: found.append(c)
+    for panel in dict.fromkeys((c.dataset, c.n_z, c.n_hidden, c.n_train) for c in grid(figure)):
+        cs = [c for c in grid(figure) if (c.dataset, c.n_z, c.n_hidden, c.n_train) == panel]
+        n = next((n for n in scales if all(have(replace(c, n_samples=n)) for c in cs)), None)
+        if n is not None: found += [replace(c, n_samples=n) for c in cs]
     return found
 
 # %% ../nbs/18_experiments.ipynb #c4336c4f
@@ -384,15 +385,16 @@ def check_claims(figure, out='results', curves=None, from_samples=1e5, gap_tol=5
             d, dt = a[-1]['test_bound'] - m[-1]['test_bound'], a[-1]['train_bound'] - m[-1]['train_bound']
             res.append(dict(panel=name, claim='AEVB test marginal likelihood at least MCEM\'s at the last checkpoint',
                             measured=f'AEVB - MCEM test: {d:+.1f} nats (train: {dt:+.1f})', holds=d >= 0))
-    if figure == 'fig2':
-        for ds in dict.fromkeys(c.dataset for c in curves):
+    if figure == 'fig2':                                     # gaps compared only between runs of one length
+        for ds, n in dict.fromkeys((c.dataset, c.n_samples) for c in curves):
             gaps = {}
             for c in curves:
-                h = _hist(out, figure, c) if c.dataset == ds and c.method == 'aevb' else None
+                h = _hist(out, figure, c) if (c.dataset, c.n_samples, c.method) == (ds, n, 'aevb') else None
                 if h: gaps[c.n_z] = h[-1]['train_bound'] - h[-1]['test_bound']
-            holds = gaps[max(gaps)] <= gaps[min(gaps)] + gap_tol if len(gaps) > 1 else None
-            meas = ', '.join(f'N_z={k}: {v:.1f}' for k, v in sorted(gaps.items())) or 'no results'
-            res.append(dict(panel=DATA_LABEL.get(ds, ds), measured=meas, holds=holds,
+            if len(gaps) < 2: continue
+            holds = gaps[max(gaps)] <= gaps[min(gaps)] + gap_tol
+            meas = ', '.join(f'N_z={k}: {v:.1f}' for k, v in sorted(gaps.items()))
+            res.append(dict(panel=f'{DATA_LABEL.get(ds, ds)}, {n:.0e}'.replace('+0', ''), measured=meas, holds=holds,
                             claim=f'AEVB train-test gap: largest N_z at most {gap_tol:g} nats above smallest N_z'))
     return res
 
