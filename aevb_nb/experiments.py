@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from .data import load_dataset, IMAGE_SHAPES
 from .models import make_vae
-from .loop import train_config, run, load_model, load_checkpoint, atomic_write
+from .loop import train_config, run, load_model, load_checkpoint, write_csv, lock_file
 from .figures import tile_images, manifold_grid
 import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem, aevb_nb.full_vb as full_vb
 
@@ -135,23 +135,12 @@ def curve_setup(curve, device='auto', data_dir=None, datasets=None, evals_per_de
 # %% ../nbs/18_experiments.ipynb #0298b7ce
 HISTORY_COLUMNS = ('step', 'samples', 'train_bound', 'test_bound', 'time', 'eval_time')
 
-def _write_csv(path, rows, columns):
-    "Write `rows` (dicts) under the header `columns` to `path` atomically (`loop.atomic_write`: temp file per process)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    def write(tmp):
-        with open(tmp, 'w', newline='') as f:
-            w = csv.DictWriter(f, fieldnames=list(columns), extrasaction='ignore'); w.writeheader(); w.writerows(rows)
-    return atomic_write(path, write)
-
 @contextlib.contextmanager
 def _locked(path):
     "Hold an exclusive lock (blocking) on `.<name>.lock` beside `path` while a read-modify-write of `path` runs."
-    import fcntl
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(f'.{path.name}.lock'), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield path
+    fd = lock_file(path.with_name(f'.{path.name}.lock'))
+    try: yield path
     finally: os.close(fd)                                                        # closing releases the lock
 
 def read_csv(path):
@@ -171,14 +160,14 @@ def record_curve(curve, history, out, extra=None):
     "Write `curve`'s history to `<out>/<figure>/<key>.csv` and its summary row (and `extra`) to `.../curves.csv`."
     out = Path(out)
     rows = [{k: _round(r.get(k)) for k in HISTORY_COLUMNS} for r in history]
-    _write_csv(out / curve.figure / f'{curve.key}.csv', rows, HISTORY_COLUMNS)
+    write_csv(out / curve.figure / f'{curve.key}.csv', rows, HISTORY_COLUMNS)
     last = history[-1]
     row = dict(asdict(curve), key=curve.key, samples=int(last['samples']), train=_round(last['train_bound']),
                test=_round(last['test_bound']), train_time_s=_round(last['time']), **(extra or {}))
     with _locked(out / curve.figure / 'curves.csv') as idx:      # runs of one figure in parallel processes share it
         rows = [r for r in (read_csv(idx) if idx.exists() else []) if r['key'] != curve.key] + [row]
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        return _write_csv(idx, rows, cols)
+        return write_csv(idx, rows, cols)
 
 # %% ../nbs/18_experiments.ipynb #59c69376
 def print_table(figure, out='results', file=None):
@@ -203,9 +192,9 @@ def curve_done(curve, out):
 # %% ../nbs/18_experiments.ipynb #70136078
 def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
     "The curves of `figure`, each panel at the largest of `scales` at which `have(curve)` holds for all its curves."
-    found = []
-    for panel in dict.fromkeys((c.dataset, c.n_z, c.n_hidden, c.n_train) for c in grid(figure)):
-        cs = [c for c in grid(figure) if (c.dataset, c.n_z, c.n_hidden, c.n_train) == panel]
+    found, curves = [], grid(figure)
+    for panel in dict.fromkeys((c.dataset, c.n_z, c.n_hidden, c.n_train) for c in curves):
+        cs = [c for c in curves if (c.dataset, c.n_z, c.n_hidden, c.n_train) == panel]
         n = next((n for n in scales if all(have(replace(c, n_samples=n)) for c in cs)), None)
         if n is not None: found += [replace(c, n_samples=n) for c in cs]
     return found
@@ -225,7 +214,7 @@ def run_curve(curve, out='results', work_dir='runs/reproduce', device='auto', da
             mk = lambda: sel(curve_setup(curve, device, data_dir, {curve.dataset: data}, evals_per_decade, eval_n)[1])
             lr, sc = select_stepsize(mk, data, cfg, n_samples=lr_samples)
             scores = ' '.join(f'{k}:{v:.2f}' for k, v in sc.items())
-            _write_csv(lr_file, [dict(lr=lr, scores=scores)], ('lr', 'scores'))
+            write_csv(lr_file, [dict(lr=lr, scores=scores)], ('lr', 'scores'))
         method = cls(model)
         hist = run(method, data, replace(cfg, lr=lr), out_dir=rd, resume=True, progress=progress,
                    meta=dict(curve=asdict(curve), init_std=INIT_STD))

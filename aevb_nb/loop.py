@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CHOICES', 'LABELS', 'RESUMABLE', 'RUN_FILES', 'check_int', 'check_float', 'TrainConfig', 'train_config', 'seeded',
            'rng_state', 'set_rng_state', 'block_seed', 'IndexStream', 'event_steps', 'check_data', 'is_dynamic',
-           'eval_sets', 'atomic_write', 'save_checkpoint', 'load_checkpoint', 'load_model', 'write_metrics', 'manifest',
-           'manifest_diff', 'RunLocked', 'RunDir', 'Method', 'autocast', 'maybe_compile', 'Interrupted', 'signal_guard',
-           'run', 'SimpleData']
+           'eval_sets', 'atomic_write', 'write_csv', 'lock_file', 'save_checkpoint', 'load_checkpoint', 'load_model',
+           'write_metrics', 'manifest', 'manifest_diff', 'RunLocked', 'RunDir', 'Method', 'autocast', 'maybe_compile',
+           'Interrupted', 'signal_guard', 'run', 'SimpleData']
 
 # %% ../nbs/07_loop.ipynb #974090c0
 import contextlib, csv, errno, json, math, os, signal, sys, threading, time
@@ -214,6 +214,23 @@ def atomic_write(path, write):
     _fsync_dir(path.parent)
     return path
 
+def write_csv(path, rows, columns):
+    "Write `rows` (dicts) under the header `columns` to `path` atomically; missing and `None` cells are left empty."
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def write(tmp):
+        with open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(columns), extrasaction='ignore'); w.writeheader(); w.writerows(rows)
+    return atomic_write(path, write)
+
+def lock_file(path, block=True):
+    "A descriptor holding an exclusive `flock` on `path` (created if missing); `block=False`: `OSError` if it is held."
+    import fcntl
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+    except OSError: os.close(fd); raise
+    return fd                                                    # closing it (or the process ending) releases the lock
+
+
 # %% ../nbs/07_loop.ipynb #2ae50a8c
 def save_checkpoint(path, state):
     "Write the dict `state` (tensors and primitives only) to `path` with `atomic_write`."
@@ -255,11 +272,7 @@ LABELS = {
 def write_metrics(out_dir, history, labels, extra=None):
     "Write `metrics.csv` and `metrics.json` (rows, column `labels`, `extra`) into `out_dir`, each atomically."
     out_dir = Path(out_dir); keys = list(labels)
-    def csv_rows(tmp):
-        with open(tmp, 'w', newline='') as f:
-            w = csv.writer(f); w.writerow(keys)
-            for r in history: w.writerow(['' if r.get(k) is None else r.get(k) for k in keys])
-    atomic_write(out_dir / 'metrics.csv', csv_rows)
+    write_csv(out_dir / 'metrics.csv', history, keys)
     doc = json.dumps(dict(labels=labels, **(extra or {}), history=history), indent=1)
     atomic_write(out_dir / 'metrics.json', lambda tmp: Path(tmp).write_text(doc))
 
@@ -308,13 +321,10 @@ class RunDir:
 
     def lock(self):
         "Take the folder's lock (non-blocking); raise `RunLocked` naming the holder if another process has it."
-        import fcntl
         self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / '.lock', os.O_RDWR | os.O_CREAT, 0o644)
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try: fd = lock_file(self.path / '.lock', block=False)
         except OSError:
-            holder = os.pread(fd, 32, 0).decode(errors='replace').strip() or 'unknown'
-            os.close(fd)
+            holder = (self.path / '.lock').read_text(errors='replace').strip()[:32] or 'unknown'
             raise RunLocked(f'{self.path} is in use by another aevb run (pid {holder}); wait for it to finish '
                             f'or choose another output folder') from None
         os.ftruncate(fd, 0); os.pwrite(fd, str(os.getpid()).encode(), 0)
