@@ -16,7 +16,7 @@ from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import numpy as np
 import torch
-from .data import load_dataset, IMAGE_SHAPES
+from .data import load_dataset, IMAGE_SHAPES, LIKELIHOODS
 from .models import make_vae
 from .loop import train_config, run, load_model, load_checkpoint, write_csv, lock_file
 from .figures import tile_images, manifold_grid
@@ -238,7 +238,7 @@ def estimate_seconds(curve, device='cpu', lr_samples=20_000):
     "Rough seconds to run `curve` on `device` ('cpu' or 'cuda'): training, stepsize selection and evaluations."
     kind = _kind(device)
     D, H, Z = X_DIM[curve.dataset], curve.n_hidden, curve.n_z
-    heads = 2 if curve.dataset == 'frey' else 1                         # Gaussian decoder: mean and variance
+    heads = 2 if LIKELIHOODS[curve.dataset] == 'gaussian' else 1      # Gaussian decoder: mean and variance
     dec = Z * H + H + heads * (H * D + D)
     enc = D * H + H + 2 * (H * Z + Z)
     per_sample = {'aevb': 6 * (enc + dec), 'wake-sleep': 9 * (enc + dec),                # wake-sleep: + its sleep phase
