@@ -314,7 +314,8 @@ def plot_curves(figure, out='results', curves=None, x_from=1e5):
             if used and max(u['samples'] for u in used) > x_from: ax.set_xlim(left=x_from)
             ax.set_ylabel(r'$\mathcal{L}$', fontsize=9)
         ax.tick_params(labelsize=7)
-        lo = [y for ln in ax.get_lines() for x_, y in zip(*ln.get_data()) if figure == 'fig3' or x_ >= ax.get_xlim()[0]]
+        shown = lambda x_: x_ * 1e6 >= x_from if figure == 'fig3' else x_ >= ax.get_xlim()[0]   # y-range from x_from
+        lo = [y for ln in ax.get_lines() for x_, y in zip(*ln.get_data()) if shown(x_)]
         if lo: ax.set_ylim(min(lo) - 0.05 * (max(lo) - min(lo) + 1), max(lo) + 0.05 * (max(lo) - min(lo) + 1))
     leg = {l: h for a in axs.flat if a.get_visible() for h, l in zip(*a.get_legend_handles_labels())}   # all methods
     h_, l_ = list(leg.values()), list(leg)
