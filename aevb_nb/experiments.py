@@ -105,7 +105,8 @@ def select_stepsize(make_method, data, cfg, stepsizes=STEPSIZES, n_samples=20_00
     if not stepsizes: raise ValueError('stepsizes must name at least one candidate, e.g. (0.01, 0.02, 0.1)')
     scores = {}
     for lr in stepsizes:
-        c = replace(cfg, lr=lr, n_samples=min(int(n_samples), cfg.n_samples), eval_per_decade=1, checkpoint_every=0)
+        n = min(int(n_samples), cfg.n_samples)
+        c = replace(cfg, lr=lr, n_samples=n, eval_every=n, checkpoint_every=0)       # one evaluation: the score
         try: scores[lr] = run(make_method(), data, c, progress=False)[-1]['train_bound']
         except FloatingPointError: scores[lr] = -math.inf
     best = max(scores, key=scores.get)
