@@ -19,14 +19,19 @@ def scott_factor(n, d):
     return n ** (-1.0 / (d + 4))
 
 # %% ../nbs/11_marginal.ipynb #d0920bf0
-def _chol_cov(samples, jitter=1e-8):
+def _chol_cov(samples, jitter=1e-8, fallback_jitter=1e-6):
     "Cholesky factor of the sample covariance of `samples` (B, n, J), with a relative jitter on the diagonal."
     c = samples - samples.mean(-2, keepdim=True)
     cov = c.transpose(-1, -2) @ c / max(samples.shape[-2] - 1, 1)
     J = cov.shape[-1]
     eye = torch.eye(J, dtype=cov.dtype, device=cov.device)
     scale = cov.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None].clamp_min(1e-12)
-    return torch.linalg.cholesky(cov + jitter * scale * eye)
+    L, info = torch.linalg.cholesky_ex(cov + jitter * scale * eye)
+    bad = info > 0                     # a degenerate sample set (a stuck chain, collinear draws): below fp32's rounding
+    if bool(bad.any()):                # the relative jitter does not make it positive definite; redo those in fp64
+        L = L.clone()
+        L[bad] = torch.linalg.cholesky((cov[bad] + fallback_jitter * scale[bad] * eye).double()).to(L.dtype)
+    return L
 
 # %% ../nbs/11_marginal.ipynb #188affca
 def kde_log_prob(y, samples, factors, chol=None):
