@@ -288,6 +288,7 @@ def plot_curves(figure, out='results', curves=None, x_from=1e5):
     ip = Path(out) / figure / 'curves.csv'
     idx = {r['key']: r for r in (read_csv(ip) if ip.exists() else [])}
     pk = (lambda c: (c.dataset, c.n_train)) if figure == 'fig3' else (lambda c: (c.dataset, c.n_z))
+    xscale = 1e6 if figure == 'fig3' else 1                  # fig3's x-axis in millions of samples (linear)
     panels = list(dict.fromkeys(pk(c) for c in curves))
     rows_ds = sorted(dict.fromkeys(p[0] for p in panels), key=lambda d: (d != 'mnist', d))   # MNIST on top
     ncol = max(sum(p[0] == d for p in panels) for d in rows_ds)
@@ -302,7 +303,7 @@ def plot_curves(figure, out='results', curves=None, x_from=1e5):
             if not f.exists(): continue
             h = read_csv(f); used.append(idx.get(cv.key, {}) | {'samples': h[-1]['samples']})
             col, lab = STYLE[cv.method]
-            xs = [r_['samples'] / (1e6 if figure == 'fig3' else 1) for r_ in h]
+            xs = [r_['samples'] / xscale for r_ in h]
             ax.plot(xs, [r_['train_bound'] for r_ in h], '-', color=col, lw=1.2, label=f'{lab} (train)')
             ax.plot(xs, [r_['test_bound'] for r_ in h], '--', color=col, lw=1.2, label=f'{lab} (test)')
         head = (f"$N_{{train}}$ = {p[1] or 'all'}" if figure == 'fig3' else f'$N_z$ = {p[1]}')
@@ -315,7 +316,8 @@ def plot_curves(figure, out='results', curves=None, x_from=1e5):
             if used and max(u['samples'] for u in used) > x_from: ax.set_xlim(left=x_from)
             ax.set_ylabel(r'$\mathcal{L}$', fontsize=9)
         ax.tick_params(labelsize=7)
-        shown = lambda x_: x_ * 1e6 >= x_from if figure == 'fig3' else x_ >= ax.get_xlim()[0]   # y-range from x_from
+        x0 = x_from if figure == 'fig3' else ax.get_xlim()[0] * xscale
+        shown = lambda x_: x_ * xscale >= x0                         # the y-range from the points shown
         lo = [y for ln in ax.get_lines() for x_, y in zip(*ln.get_data()) if shown(x_)]
         if lo: ax.set_ylim(min(lo) - 0.05 * (max(lo) - min(lo) + 1), max(lo) + 0.05 * (max(lo) - min(lo) + 1))
     leg = {l: h for a in axs.flat if a.get_visible() for h, l in zip(*a.get_legend_handles_labels())}   # all methods
