@@ -172,14 +172,16 @@ def record_curve(curve, history, out, extra=None):
 
 # %% ../nbs/18_experiments.ipynb #59c69376
 def print_table(figure, out='results', file=None):
-    "Print `<out>/<figure>/curves.csv`, a curve a line (stepsize, samples, train, test, KL, seconds); returns the rows."
+    """Print `<out>/<figure>/curves.csv`, a curve a line; returns the rows. Columns: stepsize, samples, train, test,
+    test KL, `train s` (the curve's training clock, summed over resumes) and `call s` (wall seconds of the call that
+    recorded the row: evaluations and stepsize selection included, only that call's part of a resumed curve)."""
     rows = read_csv(Path(out) / figure / 'curves.csv')
     num = lambda v: float('nan') if v is None else v
-    print(f"{'curve':40} {'stepsize':>8} {'samples':>9} {'train':>9} {'test':>9} {'test KL':>8} {'seconds':>8}",
-          file=file)
+    print(f"{'curve':40} {'stepsize':>8} {'samples':>9} {'train':>9} {'test':>9} {'test KL':>8} {'train s':>8} "
+          f"{'call s':>7}", file=file)
     for r in rows:
         print(f"{r['key']:40} {r['lr']:8.2f} {r['samples']:9.0e} {r['train']:9.2f} {r['test']:9.2f} "
-              f"{num(r.get('test_kl')):8.3f} {num(r.get('wall_s')):8.0f}", file=file)
+              f"{num(r.get('test_kl')):8.3f} {num(r.get('train_time_s')):8.0f} {num(r.get('wall_s')):7.0f}", file=file)
     return rows
 
 # %% ../nbs/18_experiments.ipynb #3ff8c78d
