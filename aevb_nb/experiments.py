@@ -6,9 +6,9 @@
 __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', 'FIG_METHODS', 'FIGURE_SAMPLES', 'MARGINAL_HMC',
            'MARGINAL_EVAL_N', 'METHODS', 'HISTORY_COLUMNS', 'THROUGHPUT', 'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS',
            'MARGINAL_COST', 'STYLE', 'DATA_LABEL', 'Curve', 'grid', 'method_class', 'method_for', 'select_stepsize',
-           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'curve_done', 'largest_done', 'run_curve',
-           'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims', 'reproduce',
-           'add_reproduce_parser', 'run_reproduce']
+           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'curve_done', 'model_done', 'largest_done',
+           'run_curve', 'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims',
+           'reproduce', 'add_reproduce_parser', 'run_reproduce']
 
 # %% ../nbs/18_experiments.ipynb #72913b1a
 import contextlib, csv, math, os, sys, time, warnings
@@ -192,6 +192,13 @@ def curve_done(curve, out):
     rows = read_csv(p)
     return bool(rows) and rows[-1]['samples'] >= curve.n_samples
 
+def model_done(curve, work_dir):
+    "Is a trained model of `curve` in `<work_dir>/<key>/`: a checkpoint, and a training log reaching `curve.n_samples`?"
+    rd = Path(work_dir) / curve.key
+    if not ((rd / 'checkpoint.pt').exists() and (rd / 'metrics.csv').exists()): return False
+    rows = read_csv(rd / 'metrics.csv')
+    return bool(rows) and rows[-1]['samples'] >= curve.n_samples
+
 # %% ../nbs/18_experiments.ipynb #70136078
 def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
     "The curves of `figure`, each panel at the largest of `scales` at which `have(curve)` holds for all its curves."
@@ -256,18 +263,22 @@ def estimate_seconds(curve, device='cpu', lr_samples=20_000):
 # %% ../nbs/18_experiments.ipynb #2dbfc2bf
 def _fmt_s(s): return f'{s:.0f} s' if s < 120 else (f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h')
 
-def print_grid(curves, device='auto', out='results', file=None, jobs=1):
-    "Print the curves (one line each: panel, method, samples, whether done, estimated time) and the total estimate."
+def print_grid(curves, device='auto', out='results', file=None, jobs=1, work_dir=None):
+    """Print the curves (one line each: panel, method, samples, status, estimated time) and the total estimate.
+
+    Status: `done` (its results are in `out`), `trained` (not in `out`, but its trained model is in `work_dir`, e.g. a
+    Figure 2 model that Figure 5 reuses: running it only records it) or `to run`."""
     file = file or sys.stdout
     kind = _kind(device)
     total = 0.0
     print(f"{'figure':6} {'dataset':7} {'N_z':>4} {'hidden':>6} {'N_train':>7} {'method':10} {'samples':>9} "
           f"{'status':8} {'estimate':>9}", file=file)
     for c in curves:
-        done = curve_done(c, out)
-        s = 0.0 if done else estimate_seconds(c, kind); total += s
+        status = ('done' if curve_done(c, out) else
+                  'trained' if work_dir is not None and model_done(c, work_dir) else 'to run')
+        s = estimate_seconds(c, kind) if status == 'to run' else 0.0; total += s
         print(f"{c.figure:6} {c.dataset:7} {c.n_z:4d} {c.n_hidden:6d} {c.n_train or 'all':>7} {c.method:10} "
-              f"{c.n_samples:9.0e} {'done' if done else 'to run':8} {_fmt_s(s):>9}", file=file)
+              f"{c.n_samples:9.0e} {status:8} {_fmt_s(s):>9}", file=file)
     par = f'; with {jobs} jobs on {jobs} cores about {_fmt_s(total / jobs)}' if jobs > 1 else ''
     print(f'{len(curves)} curves; estimated time on {kind}: {_fmt_s(total)} in one process{par} '
           f'(rough: FLOPs / measured throughput)', file=file)
@@ -413,7 +424,7 @@ def reproduce(figure, out='results', n_samples=None, device='auto', dry_run=Fals
     if not (isinstance(jobs, int) and jobs >= 1): raise ValueError(f'jobs must be a whole number >= 1, got {jobs!r}')
     curves = grid(figure, n_samples, panels, methods)
     if dry_run:
-        print_grid(curves, device, out, jobs=jobs)
+        print_grid(curves, device, out, jobs=jobs, work_dir=work_dir)
         return dict(curves=curves, histories={}, claims=[], fig=None)
     args = lambda c: (c, out, work_dir, device, data_dir, datasets, progress if jobs == 1 else False, lr_samples,
                       evals_per_decade, eval_n)
