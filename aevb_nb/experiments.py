@@ -187,17 +187,17 @@ def print_table(figure, out='results', file=None):
 # %% ../nbs/18_experiments.ipynb #3ff8c78d
 def curve_done(curve, out):
     "Does `<out>/<figure>/<key>.csv` exist and reach `curve.n_samples`?"
-    p = Path(out) / curve.figure / f'{curve.key}.csv'
-    if not p.exists(): return False
-    rows = read_csv(p)
-    return bool(rows) and rows[-1]['samples'] >= curve.n_samples
+    return _log_reaches(Path(out) / curve.figure / f'{curve.key}.csv', curve.n_samples)
+
+def _log_reaches(path, n):
+    "Does the history CSV at `path` exist and end at `n` samples or more?"
+    rows = read_csv(path) if Path(path).exists() else []
+    return bool(rows) and rows[-1]['samples'] >= n
 
 def model_done(curve, work_dir):
     "Is a trained model of `curve` in `<work_dir>/<key>/`: a checkpoint, and a training log reaching `curve.n_samples`?"
     rd = Path(work_dir) / curve.key
-    if not ((rd / 'checkpoint.pt').exists() and (rd / 'metrics.csv').exists()): return False
-    rows = read_csv(rd / 'metrics.csv')
-    return bool(rows) and rows[-1]['samples'] >= curve.n_samples
+    return (rd / 'checkpoint.pt').exists() and _log_reaches(rd / 'metrics.csv', curve.n_samples)
 
 # %% ../nbs/18_experiments.ipynb #70136078
 def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
