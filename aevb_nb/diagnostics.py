@@ -64,7 +64,7 @@ def format_diagnosis(d):
 
 # %% ../nbs/15_diagnostics.ipynb #4468babe
 def log_aggregate(z, mu, logvar, chunk=2 ** 22):
-    r"$\log q_\phi(z)$ of $q_\phi(z)=\frac1N\sum_i\mathcal N(z;\mu_i,\sigma_i^2)$: `z` `(S, J)`, moments `(N, J)` -> `(S,)`."
+    r"$\log q_\phi(z)$ of $q_\phi(z)=\frac1N\sum_i\mathcal N(z;\mu_i,\sigma_i^2)$: `z` `(S, J)`, moments `(N, J)`: `(S,)`."
     N, J = mu.shape
     ivar = torch.exp(-logvar)                                              # (N, J)
     #     log N(z; mu_i, sigma_i^2) = -1/2 ( J log 2pi + sum_j log sigma_ij^2 ) - 1/2 sum_j (z_j - mu_ij)^2 / sigma_ij^2
@@ -102,7 +102,7 @@ def prior_cell_mass(mu, logvar, k=4):
 
 # %% ../nbs/15_diagnostics.ipynb #039d3795
 def prior_hole_mass(mu, logvar, ratio=0.01, n=10_000, seed=0):
-    r"$P_{z\sim p}[q_\phi(z)<$ `ratio` $\cdot\,p(z)]$: prior mass where the aggregate posterior is negligible (any $N_z$)."
+    r"$P_{z\sim p}[q_\phi(z)<$ `ratio` $\cdot\,p(z)]$: prior mass where $q_\phi(z)$ is negligible (any $N_z$)."
     g = torch.Generator(device=mu.device).manual_seed(seed)
     z = torch.randn(n, mu.shape[1], generator=g, dtype=mu.dtype, device=mu.device)
     return float((log_aggregate(z, mu, logvar) < log_std_normal(z) + math.log(ratio)).double().mean())
