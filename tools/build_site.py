@@ -236,6 +236,26 @@ class Page:
                 elif 'text/plain' in d: res.append(f'<div class="cell-output cell-output-display"><pre><code>{html.escape(txt("text/plain"))}</code></pre></div>')
         return '\n'.join(res)
 
+    def callouts(self, src, body):
+        """Quarto's collapsed callout spanning cells: a markdown cell opening with `::: {.callout-note collapse="true"}`
+        (its first heading is the summary) up to a cell ending with `:::` becomes one `<details>` block."""
+        m = re.match(r'^\s*:::+\s*\{\.callout-(\w+)([^}]*)\}\s*\n', src)
+        if m:
+            src = src[m.end():]
+            h = re.match(r'^\s*(#{1,4})\s+(.+?)\s*\n', src)
+            title = h.group(2) if h else 'Details'
+            if h: src = src[h.end():]
+            hid = slugify(title); self.ids.add(hid)
+            opened = '' if 'collapse="true"' in m.group(2) else ' open'
+            summary = re.sub(r'^<p>|</p>$', '', self.md(title).strip())
+            body.append(f'<details class="callout callout-{m.group(1)}" id="{hid}"{opened}><summary>{summary}</summary>')
+        if re.search(r'\n?^\s*:::+\s*$', src, re.M) and not re.search(r':::+\s*\{', src):
+            before = re.split(r'^\s*:::+\s*$', src, maxsplit=1, flags=re.M)
+            if before[0].strip(): body.append(f'<div class="cell-markdown">{self.md(before[0])}</div>')
+            body.append('</details>')
+            return before[1] if len(before) > 1 else ''
+        return src
+
     def figure(self, rel, opts, plain=None):
         "A saved figure: a link to the full-size PNG (the lightbox opens it), real alt text, the caption if any."
         cap = opts.get('fig-cap', '')
@@ -245,7 +265,7 @@ class Page:
         fc = f'<figcaption>{self.md(cap)}</figcaption>' if cap else ''
         return (f'<div class="cell-output cell-output-display"><figure class="figure">'
                 f'<a href="{rel}" class="lightbox-link" title="click to zoom (full resolution)">'
-                f'<img src="{rel}" alt="{html.escape(alt, quote=True)}" class="figure-img" loading="lazy"></a>'
+                f'<img src="{rel}" alt="{html.escape(alt, quote=True)}" class="figure-img"></a>'
                 f'{fc}</figure></div>')
 
     def render(self):
@@ -262,6 +282,7 @@ class Page:
                     self.title = str(fm.get('title', self.title)); self.description = str(fm.get('description', '') or '')
                 continue
             if cell.cell_type == 'markdown':
+                src = self.callouts(src, body)
                 if src.strip(): body.append(f'<div class="cell-markdown">{self.md(src)}</div>')
                 hs = re.findall(r'^#{1,4}\s+(.+?)\s*$', src, re.M)
                 if hs: self.heading = hs[-1]
@@ -399,7 +420,10 @@ table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
 th, td { border-bottom: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: .2rem 0; }
 details.code-fold > summary { cursor: pointer; color: #6c757d; font-size: .9rem; }
-p, li, td, th, figcaption { overflow-wrap: anywhere; }
+details.callout { border: 1px solid #dee2e6; border-left: 4px solid var(--accent); border-radius: 4px; padding: .4rem .9rem; margin: 1.5rem 0; }
+details.callout > summary { cursor: pointer; font-weight: 600; font-size: 1.15rem; }
+details.callout > summary p { display: inline; margin: 0; }
+p, li, td, th, figcaption, h1, h2, h3, h4, .cell-output { overflow-wrap: anywhere; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 .table-wrap > table { margin: 0; }
 figure.figure { margin: .4rem 0; }
