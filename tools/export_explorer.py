@@ -100,8 +100,9 @@ def write_asset(entries, path=OUT, note=''):
 def run_about(run_dir):
     "Where a model came from: its run folder's name, samples, final bounds, stepsize and the checkpoint's hash."
     run_dir = Path(run_dir)
-    rows = list(csv.DictReader(open(run_dir / 'metrics.csv')))
-    last = rows[-1]
+    import torch
+    n = torch.load(run_dir / 'checkpoint.pt', map_location='cpu', weights_only=True)['samples']   # what the model saw
+    last = next(r for r in csv.DictReader(open(run_dir / 'metrics.csv')) if int(float(r['samples'])) == n)
     man = json.loads((run_dir / 'manifest.json').read_text()) if (run_dir / 'manifest.json').exists() else {}
     lr = next(csv.DictReader(open(run_dir / 'stepsize.csv')))['lr'] if (run_dir / 'stepsize.csv').exists() else None
     sha = hashlib.sha256((run_dir / 'checkpoint.pt').read_bytes()).hexdigest()[:12]

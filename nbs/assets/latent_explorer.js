@@ -137,7 +137,7 @@
     } else el('span', 'lx-key', this.legend, 'blue: test frames (held-out blocks); grey: training frames');
     var a = e.about || {};
     this.about.textContent = (LABEL[name] || name) + ': AEVB, N_z = 2, ' + e.hidden + ' tanh units, ' +
-      (a.samples ? a.samples.toExponential(0).replace('e+', 'e') + ' training samples' : '') +
+      (a.samples ? a.samples.toLocaleString('en-US') + ' training samples' : '') +
       (a.test_bound !== undefined ? ' (lower bound, nats per datapoint: train ' + a.train_bound + ', test ' + a.test_bound + ')' : '') +
       (a.run ? '; run ' + a.run : '') + (a.checkpoint_sha256 ? ', checkpoint sha256 ' + a.checkpoint_sha256 + '…' : '') +
       '. Weights in fp16; the image matches the float32 PyTorch decoder within ' + DATA.tolerance + ' per pixel.';
