@@ -27,10 +27,11 @@ Then each processed notebook is rendered to one HTML page: a sidebar in notebook
 the published docs site made relative), highlighted code, text outputs, saved figures (PNG written under
 `<page>_files/`), and math typeset in the browser by KaTeX copied into `site_libs/katex/`.
 """
-import argparse, base64, html, os, re, shutil, sys, time
+import argparse, base64, html, json, os, re, shutil, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SITE_ASSETS = ROOT / 'tools' / 'site_assets'          # site.js (lightbox, sidebar toggle, search), lunr (vendored, MIT)
 KATEX_CANDIDATES = ['/usr/share/javascript/katex', 'node_modules/katex/dist', '/usr/lib/node_modules/katex/dist']
 
 
@@ -123,6 +124,7 @@ def process(nbs, proc_dir, workers=2, skip_procs='', timeout=600):
 # ----------------------------------------------------------------------------------------------- rendering
 _re_dir = re.compile(r'^\s*#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _re_frontmatter = re.compile(r'^---\s*\n(.*?)\n---\s*$', re.S)
+_re_mpl_repr = re.compile(r'^<(Figure|matplotlib\.\S+) .*>$')   # `<Figure size 640x480 with 2 Axes>`: no alt text
 
 
 def split_directives(src):
@@ -158,7 +160,7 @@ def slugify(text):
 class Page:
     def __init__(self, src, proc, name, site, base_url):
         self.src, self.proc, self.name, self.site, self.base_url = Path(src), Path(proc), name, site, base_url
-        self.title, self.description, self.ids = Path(src).stem, '', set()
+        self.title, self.description, self.ids, self.heading = Path(src).stem, '', set(), ''
 
     # markdown -> html, with the few pandoc/Quarto extras nbdev's output relies on
     def md(self, text):
@@ -180,6 +182,7 @@ class Page:
             self.ids.add(hid)
             return f'<h{level} id="{hid}" class="anchored">{inner}<a class="anchor-link" href="#{hid}" aria-label="link to this section">#</a></h{level}>'
         out = re.sub(r'<h([1-6])(\s[^>]*)?>(.*?)</h\1>', _hdr, out, flags=re.S)
+        out = re.sub(r'<table\b(.*?)</table>', r'<div class="table-wrap"><table\1</table></div>', out, flags=re.S)
         return re.sub(r'(href|src)="([^"]*)"', lambda m: f'{m.group(1)}="{self.fix_link(m.group(2))}"', out)
 
     def fix_link(self, url):
@@ -225,13 +228,45 @@ class Page:
                     rel = f'{Path(self.name).stem}_files/figure-html/cell-{idx}-output-{j + 1}.png'
                     (self.site.out / rel).parent.mkdir(parents=True, exist_ok=True)
                     (self.site.out / rel).write_bytes(base64.b64decode(txt('image/png')))
-                    alt = html.escape(txt('text/plain')) if 'text/plain' in d else 'figure'
-                    res.append(f'<div class="cell-output cell-output-display"><img src="{rel}" alt="{alt}" class="figure-img"></div>')
+                    plain = txt('text/plain') if 'text/plain' in d else ''
+                    res.append(self.figure(rel, opts, None if _re_mpl_repr.match(plain.strip()) else plain))
                 elif 'image/svg+xml' in d: res.append(f'<div class="cell-output cell-output-display">{txt("image/svg+xml")}</div>')
                 elif 'text/markdown' in d: res.append(f'<div class="cell-output cell-output-display">{self.md(txt("text/markdown"))}</div>')
                 elif 'text/latex' in d: res.append(f'<div class="cell-output cell-output-display">{html.escape(txt("text/latex"))}</div>')
                 elif 'text/plain' in d: res.append(f'<div class="cell-output cell-output-display"><pre><code>{html.escape(txt("text/plain"))}</code></pre></div>')
         return '\n'.join(res)
+
+    def callouts(self, src, body):
+        """Quarto's collapsed callout spanning cells: a markdown cell opening with `::: {.callout-note collapse="true"}`
+        (its first heading is the summary) up to a cell ending with `:::` becomes one `<details>` block."""
+        m = re.match(r'^\s*:::+\s*\{\.callout-(\w+)([^}]*)\}\s*\n', src)
+        if m:
+            src = src[m.end():]
+            h = re.match(r'^\s*(#{1,4})\s+(.+?)\s*\n', src)
+            title = h.group(2) if h else 'Details'
+            if h: src = src[h.end():]
+            hid = slugify(title); self.ids.add(hid)
+            opened = '' if 'collapse="true"' in m.group(2) else ' open'
+            summary = re.sub(r'^<p>|</p>$', '', self.md(title).strip())
+            body.append(f'<details class="callout callout-{m.group(1)}" id="{hid}"{opened}><summary>{summary}</summary>')
+        if re.search(r'\n?^\s*:::+\s*$', src, re.M) and not re.search(r':::+\s*\{', src):
+            before = re.split(r'^\s*:::+\s*$', src, maxsplit=1, flags=re.M)
+            if before[0].strip(): body.append(f'<div class="cell-markdown">{self.md(before[0])}</div>')
+            body.append('</details>')
+            return before[1] if len(before) > 1 else ''
+        return src
+
+    def figure(self, rel, opts, plain=None):
+        "A saved figure: a link to the full-size PNG (the lightbox opens it), real alt text, the caption if any."
+        cap = opts.get('fig-cap', '')
+        alt = opts.get('fig-alt') or cap or plain or f'Figure in "{self.title}"' + (
+            f', section "{self.heading}"' if self.heading else '')
+        alt = re.sub(r'[`*$\\]', '', alt)
+        fc = f'<figcaption>{self.md(cap)}</figcaption>' if cap else ''
+        return (f'<div class="cell-output cell-output-display"><figure class="figure">'
+                f'<a href="{rel}" class="lightbox-link" title="click to zoom (full resolution)">'
+                f'<img src="{rel}" alt="{html.escape(alt, quote=True)}" class="figure-img"></a>'
+                f'{fc}</figure></div>')
 
     def render(self):
         from execnb.nbio import read_nb
@@ -247,7 +282,10 @@ class Page:
                     self.title = str(fm.get('title', self.title)); self.description = str(fm.get('description', '') or '')
                 continue
             if cell.cell_type == 'markdown':
+                src = self.callouts(src, body)
                 if src.strip(): body.append(f'<div class="cell-markdown">{self.md(src)}</div>')
+                hs = re.findall(r'^#{1,4}\s+(.+?)\s*$', src, re.M)
+                if hs: self.heading = hs[-1]
                 continue
             if cell.cell_type != 'code': continue
             opts, code = split_directives(src)
@@ -291,9 +329,15 @@ TEMPLATE = """<!DOCTYPE html>
 <script defer src="site_libs/katex/katex.min.js"></script>
 <script defer src="site_libs/katex/contrib/auto-render.min.js"></script>
 <script defer src="site_libs/render-math.js"></script>
+<script defer src="site_libs/lunr/lunr.min.js"></script>
+<script defer src="site_libs/site.js"></script>
 </head>
 <body>
-<header class="navbar"><a class="navbar-title" href="index.html">{site_title}</a>
+<header class="navbar">
+<button id="sidebar-toggle" class="sidebar-toggle" aria-controls="quarto-sidebar" aria-expanded="false" aria-label="chapters">&#9776;</button>
+<a class="navbar-title" href="index.html">{site_title}</a>
+<div class="search" role="search"><input id="search-input" type="search" placeholder="Search" aria-label="search the book" autocomplete="off">
+<div id="search-results" class="search-results" hidden></div></div>
 <a class="navbar-repo" href="{repo_url}">GitHub</a></header>
 <div class="page-layout">
 <nav id="quarto-sidebar" class="sidebar" aria-label="chapters"><ul>
@@ -305,6 +349,7 @@ TEMPLATE = """<!DOCTYPE html>
 {description}
 </header>
 {body}
+{pager}
 </main>
 <aside class="toc-container">{toc}</aside>
 </div>
@@ -340,7 +385,7 @@ SITE_CSS = """
 body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
        color: #343a40; line-height: 1.5; font-size: 16px; }
 a { color: var(--accent); text-decoration: none; } a:hover { text-decoration: underline; }
-.navbar { display: flex; justify-content: space-between; align-items: center; background: var(--accent);
+.navbar { display: flex; align-items: center; background: var(--accent);
           padding: .6rem 1.2rem; position: sticky; top: 0; z-index: 10; }
 .navbar a { color: #fff; font-weight: 600; }
 .navbar-title { font-size: 1.2rem; }
@@ -375,9 +420,72 @@ table { border-collapse: collapse; margin: .6rem 0; font-size: .9rem; }
 th, td { border-bottom: 1px solid #dee2e6; padding: .3rem .6rem; text-align: left; }
 .katex-display { overflow-x: auto; overflow-y: hidden; padding: .2rem 0; }
 details.code-fold > summary { cursor: pointer; color: #6c757d; font-size: .9rem; }
+details.callout { border: 1px solid #dee2e6; border-left: 4px solid var(--accent); border-radius: 4px; padding: .4rem .9rem; margin: 1.5rem 0; }
+details.callout > summary { cursor: pointer; font-weight: 600; font-size: 1.15rem; }
+details.callout > summary p { display: inline; margin: 0; }
+p, li, td, th, figcaption, h1, h2, h3, h4, .cell-output { overflow-wrap: anywhere; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+.table-wrap > table { margin: 0; }
+figure.figure { margin: .4rem 0; }
+figure.figure img { display: block; cursor: zoom-in; }
+figure.figure figcaption { font-size: .9rem; color: #495057; margin-top: .3rem; }
+figure.figure figcaption p { margin: .2rem 0; }
+.lightbox { position: fixed; inset: 0; z-index: 100; background: rgba(255, 255, 255, .97); overflow: auto;
+            cursor: zoom-out; padding: 1rem; }
+.lightbox img { display: block; max-width: none; margin: 0 auto; }
+.lightbox-hint { position: fixed; top: .4rem; right: 1rem; font-size: .8rem; color: #6c757d; background: #fff; padding: 0 .4rem; }
+body.lightbox-open { overflow: hidden; }
+.page-nav { display: flex; justify-content: space-between; gap: 1rem; margin-top: 3rem; padding-top: 1rem;
+            border-top: 1px solid #dee2e6; font-size: .95rem; }
+.page-nav a.next { margin-left: auto; text-align: right; }
+.sidebar-toggle { display: none; background: none; border: 0; color: #fff; font-size: 1.4rem; cursor: pointer;
+                  padding: 0 .6rem 0 0; line-height: 1; }
+.navbar-title { margin-right: auto; }
+.search { position: relative; margin: 0 1rem; }
+.search input { width: 16rem; max-width: 40vw; padding: .25rem .5rem; border: 0; border-radius: 4px; font-size: .9rem; }
+.search-results { position: absolute; right: 0; top: 2.1rem; width: min(34rem, 92vw); max-height: 70vh; overflow-y: auto;
+                  background: #fff; border: 1px solid #dee2e6; border-radius: 4px; box-shadow: 0 4px 16px rgba(0,0,0,.15); z-index: 20; }
+.search-results a.search-hit { display: block; padding: .4rem .7rem; border-bottom: 1px solid #f1f3f5; color: #343a40; font-weight: normal; }
+.search-results a.search-hit:hover { background: #f1f3f5; text-decoration: none; }
+.search-hit-title { color: var(--accent); font-weight: 600; font-size: .9rem; }
+.search-hit-text { font-size: .8rem; color: #6c757d; }
+.search-none { padding: .5rem .7rem; color: #6c757d; font-size: .9rem; }
 @media (max-width: 1100px) { .page-layout { grid-template-columns: var(--sidebar-w) minmax(0, 1fr); } .toc-container { display: none; } }
-@media (max-width: 760px) { .page-layout { grid-template-columns: 1fr; } .sidebar { position: static; max-height: none; } }
+@media (max-width: 760px) {
+  .page-layout { grid-template-columns: 1fr; gap: 0; }
+  .sidebar-toggle { display: block; }
+  .sidebar { display: none; position: static; max-height: none; border-bottom: 1px solid #dee2e6; }
+  body.sidebar-open .sidebar { display: block; }
+  .search input { width: 9rem; }
+  .navbar-repo { display: none; }
+  h1.title { font-size: 1.6rem; }
+}
 """
+
+
+def _text(fragment):
+    "Visible text of an HTML fragment: tags dropped, entities decoded, whitespace collapsed."
+    t = re.sub(r'<(script|style)\b.*?</\1>', ' ', fragment, flags=re.S)
+    t = re.sub(r'<a class="anchor-link".*?</a>', ' ', t, flags=re.S)
+    return re.sub(r'\s+', ' ', html.unescape(re.sub(r'<[^>]+>', ' ', t))).strip()
+
+
+def search_documents(pages, max_chars=6000):
+    """The search index's documents (as Quarto's `search.json`): one per page section (split at `h2`/`h3`), with its
+    page title, section heading, link and text. lunr indexes them in the browser on the first query (27 pages,
+    about 500 sections: tens of milliseconds), so no Node or Python lunr is needed to build the site."""
+    docs = []
+    for p in pages:
+        parts = re.split(r'(<h[23] id="[^"]+"[^>]*>.*?</h[23]>)', p.body, flags=re.S)
+        sec, anchor = p.title, ''
+        for part in parts:
+            m = re.match(r'<h[23] id="([^"]+)"[^>]*>(.*?)</h[23]>', part, flags=re.S)
+            if m: sec, anchor = _text(m.group(2)), m.group(1); continue
+            text = _text(part)
+            if not text and anchor: continue
+            docs.append(dict(id=str(len(docs)), href=p.name + (f'#{anchor}' if anchor else ''), title=p.title,
+                             section=sec, text=text[:max_chars]))
+    return docs
 
 
 class Site:
@@ -405,8 +513,9 @@ class Site:
         finally: shutil.rmtree(self.proc_dir, ignore_errors=True)
         self.write_assets(katex)
         for p in pages: self.write_page(p, pages)
+        docs = search_documents(pages)
+        (self.out / 'search.json').write_text(json.dumps(docs, ensure_ascii=False), encoding='utf-8')
         manifest = [{'notebook': p.src.relative_to(self.nbs_path).as_posix(), 'page': p.name, 'title': p.title} for p in pages]
-        import json
         (self.out / 'site.json').write_text(json.dumps({'pages': manifest}, indent=1), encoding='utf-8')
         print(f'built {len(pages)} pages into {self.out} in {time.time() - t0:.1f}s '
               f'(nbdev processing: {max(timings):.1f}s)')
@@ -422,6 +531,10 @@ class Site:
         (libs / 'render-math.js').write_text(RENDER_MATH_JS, encoding='utf-8')
         (libs / 'site.css').write_text(SITE_CSS, encoding='utf-8')
         (libs / 'pygments.css').write_text(HtmlFormatter(style='friendly').get_style_defs('.highlight'), encoding='utf-8')
+        shutil.copy(SITE_ASSETS / 'site.js', libs / 'site.js')
+        shutil.copytree(SITE_ASSETS / 'lunr', libs / 'lunr')                    # lunr.min.js + its LICENSE
+        if (self.nbs_path / 'assets').exists():                                 # the notebooks' own assets (explorer)
+            shutil.copytree(self.nbs_path / 'assets', self.out / 'assets')
         styles = self.nbs_path / 'styles.css'
         (self.out / 'styles.css').write_text(styles.read_text(encoding='utf-8') if styles.exists() else '', encoding='utf-8')
         (self.out / '.nojekyll').write_text('')
@@ -431,12 +544,18 @@ class Site:
             f'<li><a href="{p.name}" class="sidebar-link{" active" if p is page else ""}" data-notebook="{html.escape(p.src.name)}">{inline_md(p.title)}</a></li>'
             for p in pages)
         desc = f'<p class="description">{html.escape(page.description)}</p>' if page.description else ''
+        i = pages.index(page)
+        link = lambda q, cls, arrow: (f'<a class="{cls}" href="{q.name}" rel="{cls}">' + (arrow + ' ' if cls == 'prev' else '')
+                                      + f'{inline_md(q.title)}' + (' ' + arrow if cls == 'next' else '') + '</a>')
+        pager = ('<nav class="page-nav" aria-label="previous and next chapter">'
+                 + (link(pages[i - 1], 'prev', '&larr;') if i > 0 else '<span></span>')
+                 + (link(pages[i + 1], 'next', '&rarr;') if i + 1 < len(pages) else '<span></span>') + '</nav>')
         site_title = self.cfg.get('title', self.cfg.get('lib_name', ''))
         text = TEMPLATE.format(
             page_title=html.escape(page.title if page.name == 'index.html' else f'{page.title} – {site_title}'),
             meta_desc=html.escape(page.description), site_title=html.escape(site_title),
             repo_url=html.escape(self.cfg.get('git_url', '')), sidebar=sidebar, title=html.escape(page.title), title_html=inline_md(page.title),
-            description=desc, body=page.body, toc=page.toc())
+            description=desc, body=page.body, toc=page.toc(), pager=pager)
         if '//cdn' in text or 'cdn.jsdelivr' in text:
             raise SystemExit(f'build_site: {page.name} would load from a CDN')
         (self.out / page.name).parent.mkdir(parents=True, exist_ok=True)

@@ -23,14 +23,15 @@ def render(nb_path=ROOT / 'nbs' / 'index.ipynb'):
         if c.cell_type == 'markdown':
             if src: out += [src, '']
         elif c.cell_type == 'code':
-            if src: out += ['```python', src, '```', '']
+            d = {k.rstrip(':'): v for k, v in (getattr(c, 'directives_', None) or {}).items()}   # Quarto cell options
+            if src and d.get('echo') != ['false']: out += ['```python', src, '```', '']
             texts = []
             for o in c.get('outputs', []):
                 if o.get('output_type') == 'stream': texts.append(''.join(o.get('text', '')))
                 elif 'text/plain' in o.get('data', {}) and 'image/png' not in o.get('data', {}) and 'text/html' not in o.get('data', {}):
                     texts.append(''.join(o['data']['text/plain']))
             t = ''.join(texts).strip('\n')
-            if t: out += ['```', t, '```', '']
+            if t: out += [t, ''] if d.get('output') == ['asis'] else ['```', t, '```', '']
     return '\n'.join(out).rstrip('\n') + '\n'
 
 
