@@ -243,13 +243,25 @@ def load_checkpoint(path, map_location='cpu'):
 
 # %% ../nbs/07_loop.ipynb #c0968f51
 def load_model(path, device='cpu'):
-    "Rebuild the VAE of a checkpoint (a path, or a state already read by `load_checkpoint`) and load its parameters."
+    """Rebuild the VAE of a checkpoint (a path, or a state already read by `load_checkpoint`) and load its parameters.
+    A full-VB run (App. F) gives the VAE at the posterior mean of $\theta$. Anything that does not fit, or non-finite
+    parameters, is one clear `ValueError`."""
+    name = 'the checkpoint' if isinstance(path, dict) else str(path)
     st = path if isinstance(path, dict) else load_checkpoint(path, map_location=device)
-    if not st.get('model_config') or not ('method' in st or 'model' in st):
-        raise ValueError(f"{'the checkpoint' if isinstance(path, dict) else path} holds no model config; "
-                         'rebuild the model yourself and load state["model"]')
-    model = make_vae(**st['model_config'])
-    model.load_state_dict(st['method']['model'] if 'method' in st else st['model'])
+    cfg = st.get('model_config')
+    sd = st['method'].get('model') if isinstance(st.get('method'), dict) else st.get('model')
+    if not isinstance(cfg, dict) or not cfg or not isinstance(sd, dict):
+        raise ValueError(f'{name} holds no model config; rebuild the model yourself and load state["model"]')
+    sd = {k: v for k, v in sd.items() if not k.startswith('theta_logvar')}   # full VB: keep the means of q(theta)
+    try:
+        model = make_vae(**cfg)
+        model.load_state_dict(sd)
+    except (TypeError, RuntimeError, KeyError) as e:
+        raise ValueError(f'{name} does not describe a model aevb_nb can build '
+                         f'({type(e).__name__}: {" ".join(str(e).split())[:200]})') from None
+    bad = [k for k, v in sd.items() if torch.is_tensor(v) and v.is_floating_point() and not bool(v.isfinite().all())]
+    if bad: raise ValueError(f'{name} holds non-finite parameters ({", ".join(bad[:3])}); it cannot be evaluated: '
+                             f'use an earlier checkpoint of the run')
     return model.to(device)
 
 # %% ../nbs/07_loop.ipynb #c0ad4999
