@@ -209,7 +209,7 @@ def make_vae(x_dim, z_dim, likelihood='bernoulli', preset='paper', n_hidden=None
     free = free_memory('cpu')                       # parameters, gradients and two optimizer states: 16 bytes each
     if free is not None and 16 * n_par > free:
         raise ValueError(f'this model would have {n_par:.3g} parameters, {16 * n_par / 2**30:.3g} GiB with gradients '
-                         f'and optimizer state, but {free / 2**30:.3g} GiB of memory is free: lower n_hidden (--hidden)')
+                         f'and optimizer state, but {free / 2**30:.3g} GiB is free: lower n_hidden (--hidden)')
     enc = GaussianMLP(x_dim, z_dim, n_hidden, n_layers, act)
     if likelihood == 'bernoulli': dec = BernoulliMLP(z_dim, x_dim, n_hidden, n_layers, act)
     elif likelihood == 'gaussian': dec = GaussianMLP(z_dim, x_dim, n_hidden, n_layers, act, sigmoid_mean=sigmoid_mean)
