@@ -214,7 +214,8 @@ def run_data(st, data_dir=None):
     """The dataset a checkpoint's run trained on, rebuilt from its record and checked against the run's checksums:
     data that differ now (files added, replaced or another split) are refused rather than silently scored."""
     meta, man = st.get('meta'), st.get('manifest')
-    if not all(isinstance(d or {}, dict) for d in (meta, man, (meta or {}).get('data_args'), (man or {}).get('data'))):
+    sub = lambda d, k: d.get(k) if isinstance(d, dict) else None
+    if not all(isinstance(d or {}, dict) for d in (meta, man, sub(meta, 'data_args'), sub(man, 'data'))):
         raise ValueError('the checkpoint has a damaged record of its data (meta or manifest is not a mapping)')
     dargs, rec = dict((meta or {}).get('data_args') or {}), dict((man or {}).get('data') or {})
     if data_dir: dargs['data_dir'] = data_dir

@@ -296,7 +296,7 @@ RESUMABLE = ('n_samples', 'eval_every', 'eval_per_decade', 'eval_estimator', 'ev
 def data_checksum(x):
     "SHA-256 of a tensor's values as float32 (the data's identity: independent of where its files lie)."
     a = x.detach().to('cpu', torch.float32).contiguous().numpy()
-    return hashlib.sha256(memoryview(a).cast('B')).hexdigest()
+    return hashlib.sha256(memoryview(a).cast('B') if a.size else b'').hexdigest()
 
 def manifest(method, data, cfg, x_train):
     "What defines a run: method and options, model config, data identity, and the trajectory-shaping settings of `cfg`."
@@ -336,7 +336,8 @@ def check_resumable(st, path):
                                  f'start a new run with --force or another folder')
     rng = st['rng']
     bad = [k for k, ok in (('step', isinstance(st['step'], int) and st['step'] >= 0),
-                           ('prev', isinstance(st['prev'], int) and 0 <= st['prev'] <= st['step']),
+                           ('prev', isinstance(st['prev'], int) and isinstance(st['step'], int)
+                            and 0 <= st['prev'] <= st['step']),
                            ('time', isinstance(st['time'], (int, float))), ('history', isinstance(st['history'], list)),
                            ('acc', isinstance(st['acc'], dict) and all(map(torch.is_tensor, st['acc'].values()))),
                            ('rng', isinstance(rng, dict) and torch.is_tensor(rng.get('cpu'))
