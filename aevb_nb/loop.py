@@ -249,7 +249,7 @@ def load_checkpoint(path, map_location='cpu'):
 
 # %% ../nbs/07_loop.ipynb #c0968f51
 def load_model(path, device='cpu'):
-    """Rebuild the VAE of a checkpoint (a path, or a state already read by `load_checkpoint`) and load its parameters.
+    r"""Rebuild the VAE of a checkpoint (a path, or a state already read by `load_checkpoint`) and load its parameters.
     A full-VB run (App. F) gives the VAE at the posterior mean of $\theta$. Anything that does not fit, or non-finite
     parameters, is one clear `ValueError`."""
     name = 'the checkpoint' if isinstance(path, dict) else str(path)
