@@ -166,6 +166,7 @@ def record_curve(curve, history, out, extra=None):
     row = dict(asdict(curve), key=curve.key, samples=int(last['samples']), train=_round(last['train_bound']),
                test=_round(last['test_bound']), train_time_s=_round(last['time']), **(extra or {}))
     with _locked(out / curve.figure / 'curves.csv') as idx:      # runs of one figure in parallel processes share it
+        for tmp in idx.parent.glob('.curves.csv.*.tmp'): tmp.unlink(missing_ok=True)   # a killed writer's, under the lock
         rows = [r for r in (read_csv(idx) if idx.exists() else []) if r['key'] != curve.key] + [row]
         cols = list(dict.fromkeys(k for r in rows for k in r))
         return write_csv(idx, rows, cols)
@@ -186,8 +187,12 @@ def print_table(figure, out='results', file=None):
 
 # %% ../nbs/18_experiments.ipynb #3ff8c78d
 def curve_done(curve, out):
-    "Does `<out>/<figure>/<key>.csv` exist and reach `curve.n_samples`?"
-    return _log_reaches(Path(out) / curve.figure / f'{curve.key}.csv', curve.n_samples)
+    """Is `curve` recorded: its row in `<out>/<figure>/curves.csv` and its history `<key>.csv`, both at
+    `curve.n_samples`? The row is written last, so a process killed between the two files leaves the curve not done."""
+    idx = Path(out) / curve.figure / 'curves.csv'
+    rows = read_csv(idx) if idx.exists() else []
+    row = any(r.get('key') == curve.key and (r.get('samples') or 0) >= curve.n_samples for r in rows)
+    return row and _log_reaches(Path(out) / curve.figure / f'{curve.key}.csv', curve.n_samples)
 
 def _log_reaches(path, n):
     "Does the history CSV at `path` exist and end at `n` samples or more?"

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'LOGVAR_MIN', 'LOGVAR_MAX', 'PRESETS', 'mlp_trunk', 'soft_clamp', 'GaussianMLP', 'BernoulliMLP',
-           'init_paper_', 'decoder_log_likelihood', 'DecoderModel', 'VAE', 'make_vae']
+           'init_paper_', 'decoder_log_likelihood', 'DecoderModel', 'VAE', 'free_memory', 'make_vae']
 
 # %% ../nbs/04_models.ipynb #80a75a25
 import math
+from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -172,6 +173,18 @@ PRESETS = {
                                         weight_prior='none', sampling='epoch')),
 }
 
+# %% ../nbs/04_models.ipynb #043d49bb
+def free_memory(device='cpu'):
+    """Bytes of memory free for new tensors on `device` (CPU: `MemAvailable`; CUDA: the driver's free memory);
+    `None` if unknown."""
+    dev = torch.device(device)
+    if dev.type == 'cuda': return torch.cuda.mem_get_info(dev)[0]
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    except OSError: pass
+    return None
+
 # %% ../nbs/04_models.ipynb #e074ac85
 def _check_dim(name, v):
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -191,6 +204,12 @@ def make_vae(x_dim, z_dim, likelihood='bernoulli', preset='paper', n_hidden=None
     init_std = (P['init_std'] if init_std is None else init_std) if init == 'paper' else None
     if sigmoid_mean is None: sigmoid_mean = likelihood == 'gaussian'      # the Frey Face decoder: mean in (0, 1)
     if init not in ('paper', 'torch'): raise ValueError(f"init={init!r}: 'paper' or 'torch'")
+    n_par = (x_dim + 2 * z_dim + 2) * n_hidden + (n_layers - 1) * (n_hidden + 1) * n_hidden * 2 \
+        + (z_dim + (2 if likelihood == 'gaussian' else 1) * x_dim + 1) * n_hidden + 2 * x_dim + 2 * z_dim
+    free = free_memory('cpu')                       # parameters, gradients and two optimizer states: 16 bytes each
+    if free is not None and 16 * n_par > free:
+        raise ValueError(f'this model would have {n_par:.3g} parameters, {16 * n_par / 2**30:.3g} GiB with gradients '
+                         f'and optimizer state, but {free / 2**30:.3g} GiB is free: lower n_hidden (--hidden)')
     enc = GaussianMLP(x_dim, z_dim, n_hidden, n_layers, act)
     if likelihood == 'bernoulli': dec = BernoulliMLP(z_dim, x_dim, n_hidden, n_layers, act)
     elif likelihood == 'gaussian': dec = GaussianMLP(z_dim, x_dim, n_hidden, n_layers, act, sigmoid_mean=sigmoid_mean)

@@ -11,11 +11,21 @@ from pathlib import Path
 LIB = Path(__file__).resolve().parents[1] / 'aevb_nb'
 
 
+def notebook_key(name):
+    "The order of a notebook file name: `07_loop.ipynb` -> (7, ''), `24a_prior.ipynb` -> (24, 'a'); None if unnumbered."
+    m = re.match(r'(\d+)([a-z]*)_[\w-]+\.ipynb$', name)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
 def notebook_numbers():
+    "Module -> order key of the notebook it is exported from; every exported module must name a numbered notebook."
     nums = {}
     for f in LIB.glob('*.py'):
-        m = re.search(r'File to edit: \.\./nbs/(\d+)_\w+\.ipynb', f.read_text(encoding='utf-8'))
-        if m: nums[f.stem] = int(m.group(1))
+        m = re.search(r'File to edit: \.\./nbs/(\S+\.ipynb)', f.read_text(encoding='utf-8'))
+        if not m: continue
+        key = notebook_key(m.group(1))
+        assert key is not None, f'{f.name} comes from {m.group(1)}, which has no number: name it like 07a_name'
+        nums[f.stem] = key
     return nums
 
 
@@ -48,10 +58,16 @@ def test_modules_import_only_earlier_notebooks():
             if dep not in nums: continue                       # e.g. __version__ from the package itself
             if in_func: bad.append(f'{mod}.py:{line} imports aevb_nb.{dep} inside a function')
             if dep != mod and nums[dep] >= n:
-                bad.append(f'{mod}.py:{line} (notebook {n:02d}) imports aevb_nb.{dep} (notebook {nums[dep]:02d})')
+                bad.append(f'{mod}.py:{line} (notebook {n}) imports aevb_nb.{dep} (notebook {nums[dep]})')
     assert not bad, 'notebook order must be import order:\n' + '\n'.join(bad)
 
 
 def test_checker_catches_a_late_import():
     tree = ast.parse('from .cli import main\ndef f():\n    from aevb_nb.loop import run\n')
     assert aevb_imports(tree) == [('cli', 1, False), ('loop', 3, True)]
+
+
+def test_lettered_notebooks_are_ordered():
+    assert notebook_key('06a_given_noise.ipynb') == (6, 'a') and notebook_key('x.ipynb') is None
+    keys = [notebook_key(n) for n in ('06_optim.ipynb', '06a_x.ipynb', '06b_x.ipynb', '07_loop.ipynb')]
+    assert keys == sorted(keys)
