@@ -8,7 +8,7 @@ __all__ = ['ESTIMATORS', 'sgvb_a', 'sgvb_b', 'elbo', 'iwae_bound', 'LinearGaussi
 # %% ../nbs/03_elbo.ipynb #f26027d9
 import math
 import torch
-from .densities import LOG2PI, log_normal, log_std_normal, kl_gaussian
+from .densities import LOG2PI, log_normal, log_std_normal
 from .reparam import DiagonalGaussian
 
 # %% ../nbs/03_elbo.ipynb #e9d30f76

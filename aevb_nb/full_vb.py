@@ -13,7 +13,7 @@ from torch.func import functional_call, vmap
 from .densities import kl_gaussian
 from .models import VAE, decoder_log_likelihood   # eq. 11/12 of a decoder output (04_models)
 from .optim import make_optimizer
-from .loop import Method, run
+from .loop import Method
 from .aevb import evaluate_bound
 
 # %% ../nbs/14_full_vb.ipynb #2a9ffdf1

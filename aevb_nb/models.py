@@ -7,7 +7,6 @@ __all__ = ['ACTIVATIONS', 'LOGVAR_MIN', 'LOGVAR_MAX', 'PRESETS', 'mlp_trunk', 's
            'init_paper_', 'decoder_log_likelihood', 'DecoderModel', 'VAE', 'free_memory', 'make_vae']
 
 # %% ../nbs/04_models.ipynb #80a75a25
-import math
 from pathlib import Path
 import torch
 from torch import nn

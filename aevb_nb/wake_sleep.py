@@ -6,7 +6,6 @@
 __all__ = ['wake_phase', 'sleep_phase', 'wake_sleep_objective', 'WakeSleep']
 
 # %% ../nbs/13_wake_sleep.ipynb #d0b14f5e
-import torch
 from .aevb import AEVB
 
 # %% ../nbs/13_wake_sleep.ipynb #22eebc94
