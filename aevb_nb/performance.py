@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['NoiseGaussian', 'GivenNoise', 'ModelStack', 'StackedAEVB', 'train_many', 'load_stacked_model', 'flat_layout',
-           'FlatParams', 'FlatOptimizer', 'fused_covers', 'FusedMLPStep', 'fused_aevb_step', 'GraphedStep']
+           'FlatParams', 'FlatOptimizer', 'fused_covers', 'FusedMLPStep', 'GraphedStep', 'fused_aevb_step']
 
 # %% ../nbs/16_performance.ipynb #9e308002
 import copy, math
@@ -199,7 +199,7 @@ def load_stacked_model(path, g, device='cpu'):
     stack.load_state_dict(sd)
     return stack.model(g)
 
-# %% ../nbs/16_performance.ipynb #9ab16dbe
+# %% ../nbs/16_performance.ipynb #b470edcc
 def flat_layout(model):
     "`(weights, biases)`: the VAE's parameters in flat order (layers in order, a Gaussian MLP's two heads adjacent)."
     ws, bs = [], []
@@ -210,7 +210,7 @@ def flat_layout(model):
     return ws, bs
 
 
-# %% ../nbs/16_performance.ipynb #6d3aaeec
+# %% ../nbs/16_performance.ipynb #431e2064
 class FlatParams:
     "The parameters `params` rebound as views of one contiguous buffer `flat`, their gradients as views of `grad`."
     def __init__(self, params):
@@ -243,7 +243,7 @@ class FlatParams:
         return rng[0][0], rng[-1][0] + rng[-1][1]
 
 
-# %% ../nbs/16_performance.ipynb #601454ba
+# %% ../nbs/16_performance.ipynb #f666d671
 class FlatOptimizer:
     "Kingma's Adagrad (with warm-up), Adam or SGD on `fp.flat` with gradient `fp.grad`: a few whole-buffer ops a step."
     def __init__(self, fp, cfg, betas=(0.9, 0.999), adam_eps=1e-8):
@@ -304,7 +304,7 @@ class FlatOptimizer:
         ref.state.clear()                                         # the flat buffers hold the state from now on
 
 
-# %% ../nbs/16_performance.ipynb #6dd0c83c
+# %% ../nbs/16_performance.ipynb #2c81b013
 _aten = torch.ops.aten
 
 def _softplus(x, out): return torch._C._nn.softplus(x, 1, 20, out=out)
@@ -312,324 +312,7 @@ def _softplus(x, out): return torch._C._nn.softplus(x, 1, 20, out=out)
 def _total(t, out): return torch.sum(t.reshape(-1), 0, out=out)
 
 
-# %% ../nbs/16_performance.ipynb #43a04674
-_ACT_FWD = {nn.Tanh: lambda h: h.tanh_(), nn.ReLU: lambda h: h.clamp_min_(0)}
-_ACT_BWD = {nn.Tanh: lambda g, h, out: _aten.tanh_backward.grad_input(g, h, grad_input=out),
-            nn.ReLU: lambda g, h, out: _aten.threshold_backward.grad_input(g, h, 0, grad_input=out)}
-
-
-def fused_covers(model, cfg):
-    "None if `FusedMLPStep` covers `model` under `cfg`, else the reason it does not (one line)."
-    if type(model) is not VAE: return f'the model is a {type(model).__name__}, not a VAE of models.make_vae'
-    enc, dec = model.encoder, model.decoder
-    if type(enc) is not GaussianMLP or enc.sigmoid_mean: return 'the encoder is not a Gaussian MLP'
-    if type(dec) not in (BernoulliMLP, GaussianMLP): return 'the decoder is not a Bernoulli or Gaussian MLP'
-    acts = {type(m) for net in (enc, dec) for m in net.hidden if not isinstance(m, nn.Linear)}
-    if len(enc.hidden) == 0 or len(dec.hidden) == 0: return 'an MLP has no hidden layer'
-    if len(acts) != 1 or not acts <= set(_ACT_FWD):
-        return f'activations {sorted(a.__name__ for a in acts)}: the fused step has tanh or relu'
-    if cfg.estimator != 'B': return f'estimator {cfg.estimator}: the fused step computes estimator B'
-    if cfg.precision != 'fp32': return f'precision {cfg.precision}'
-    p = next(model.parameters())
-    if p.dtype != torch.float32: return f'parameters in {p.dtype}, not float32'
-    if p.device.type not in ('cpu', 'cuda'): return f'device {p.device.type}'
-    return None
-
-
-# %% ../nbs/16_performance.ipynb #ec1cdffa
-class _Lin:
-    "An affine layer `a W^T + b` as views of the flat buffers: W, b, their gradients; `decay_W`: W under the prior."
-    def __init__(self, fp, ws, bs, prior):
-        n_out = sum(w.shape[0] for w in ws)
-        self.W = fp.view(fp.flat, ws[0], len(ws)).view(n_out, ws[0].shape[1])
-        self.b = fp.view(fp.flat, bs[0], len(bs))
-        self.gW = fp.view(fp.grad, ws[0], len(ws)).view(n_out, ws[0].shape[1])
-        self.gb = fp.view(fp.grad, bs[0], len(bs))
-        self.decay_W = all(any(w is p for p in prior) for w in ws)
-
-    def forward(self, a, out): return torch.addmm(self.b, a, self.W.t(), out=out)
-
-    def backward(self, g, a, decay, gin=None):
-        "Weight and bias gradients from the output gradient `g` and input `a`; the input gradient into `gin`."
-        if self.decay_W and decay: torch.addmm(self.W, g.t(), a, beta=decay, out=self.gW)   # g^T a + (M/N) W
-        else: torch.mm(g.t(), a, out=self.gW)
-        torch.sum(g, 0, out=self.gb)
-        if gin is not None: torch.mm(g, self.W, out=gin)
-
-
-# %% ../nbs/16_performance.ipynb #ed569363
-class FusedMLPStep:
-    "One AEVB step of an MLP VAE (estimator B, any L) written out: preallocated buffers, no autograd, no host sync."
-    def __init__(self, model, cfg, n_train):
-        why = fused_covers(model, cfg)
-        if why: raise ValueError(f'the fused step does not cover this run: {why}')
-        self.model, self.L = model, cfg.L
-        enc, dec = model.encoder, model.decoder
-        ws, bs = flat_layout(model)
-        self.fp = FlatParams(ws + bs)
-        prior = prior_params(model, cfg.weight_prior)
-        self.decay = cfg.batch_size / n_train if prior else 0.0
-        bias_prior = [b for b in bs if any(b is p for p in prior)]
-        self.bias_span = self.fp.span(bias_prior) if bias_prior else None
-        if bias_prior and self.bias_span is None: raise ValueError('the biases under the prior are not contiguous')
-        lin = lambda m: _Lin(self.fp, [m.weight], [m.bias], prior)
-        hid = lambda net: [lin(m) for m in net.hidden if isinstance(m, nn.Linear)]
-        self.enc = hid(enc) + [_Lin(self.fp, [enc.mu.weight, enc.logvar.weight], [enc.mu.bias, enc.logvar.bias], prior)]
-        head = ([dec.mu.weight, dec.logvar.weight], [dec.mu.bias, dec.logvar.bias]) if isinstance(dec, GaussianMLP) \
-            else ([dec.out.weight], [dec.out.bias])
-        self.dec = hid(dec) + [_Lin(self.fp, *head, prior)]
-        act = type(next(m for m in enc.hidden if not isinstance(m, nn.Linear)))
-        self.act, self.act_bwd = _ACT_FWD[act], _ACT_BWD[act]
-        self.gaussian, self.sigmoid_mean = isinstance(dec, GaussianMLP), getattr(dec, 'sigmoid_mean', False)
-        self.J, self.D, self.B = model.z_dim, model.x_dim, None
-        self.opt = FlatOptimizer(self.fp, cfg)
-
-    def opt_state(self, ref):
-        "The optimizer state in the format of `ref` (the autograd step's optimizer), for checkpoints."
-        return self.opt.state_dict(ref)
-
-    def load_opt_state(self, sd, ref):
-        "Load an optimizer state written by either step."
-        self.opt.load_state_dict(sd, ref)
-
-    def _alloc(self, B):
-        "Every activation and gradient buffer for minibatches of B rows (done once, again only if B changes)."
-        L, J, D, p = self.L, self.J, self.D, self.fp.flat
-        e = lambda *s: torch.empty(*s, dtype=p.dtype, device=p.device)
-        H = lambda lins, n: [e(n, l.W.shape[0]) for l in lins]
-        self.B, LB = B, L * B
-        self.h_enc, self.h_dec = H(self.enc, B), H(self.dec, LB)      # layer outputs (the last: the heads)
-        self.g_enc, self.g_dec = H(self.enc, B), H(self.dec, LB)      # gradients w.r.t. the pre-activations
-        self.gh_enc, self.gh_dec = H(self.enc[:-1], B), H(self.dec[:-1], LB)   # gradients w.r.t. layer outputs
-        self.w, self.s1, self.u, self.lv, self.s, self.t1, self.t2 = (e(B, J) for _ in range(7))
-        self.eps, self.z, self.dz = e(L, B, J), e(L, B, J), e(LB, J)
-        self.tmp = e(L, B, J)
-        n = D
-        self.sp = e(LB, n)                                              # softplus / scratch over the decoder output
-        if self.gaussian: self.gw, self.gs1, self.gu, self.glv, self.r, self.ie, self.wr = (e(LB, D) for _ in range(7))
-        self.stats = e(6)                                               # scalar sums for the running bound
-        self.bound = e(())
-
-    def _soft_clamp(self, v, w, s1, u, out):
-        "out = hi - softplus(hi - lo - softplus(v - lo)) (`models.soft_clamp`), keeping w = v - lo and u for backward."
-        torch.sub(v, LOGVAR_MIN, out=w); _softplus(w, s1)
-        torch.neg(s1, out=u).add_(LOGVAR_MAX - LOGVAR_MIN); _softplus(u, out)
-        return out.neg_().add_(LOGVAR_MAX)
-
-    def _soft_clamp_bwd(self, g, w, u, scratch, out):
-        "d/dv of soft_clamp: softplus'(u) softplus'(v - lo), applied to the incoming gradient `g`."
-        _aten.softplus_backward.grad_input(g, u, 1, 20, grad_input=scratch)
-        return _aten.softplus_backward.grad_input(scratch, w, 1, 20, grad_input=out)
-
-    def __call__(self, x):
-        "One update on the minibatch `x` (B, D); returns the minibatch bound (mean over B, nats) as a device scalar."
-        b = self.grad(x)
-        self.opt.step()
-        return b
-
-    @torch.no_grad()
-    def grad(self, x):
-        "The gradient of -sum_i L(x_i) - (M/N) log p(theta) into `fp.grad`; returns the minibatch bound (a tensor)."
-        B = x.shape[0]
-        if B != self.B: self._alloc(B)
-        L, J, D = self.L, self.J, self.D
-        LB = L * B
-        # ---- encoder: h = act(W3 x + b3); [mu, v] = [W4; W5] h + [b4; b5] (one product); log sigma^2 = clamp(v)
-        a = x
-        for lin, h in zip(self.enc[:-1], self.h_enc[:-1]): a = self.act(lin.forward(a, h))
-        q = self.enc[-1].forward(a, self.h_enc[-1])
-        mu, v = q[:, :J], q[:, J:]
-        lv = self._soft_clamp(v, self.w, self.s1, self.u, self.lv)
-        torch.mul(lv, 0.5, out=self.s).exp_()                           # sigma = exp(log sigma^2 / 2)
-        self.eps.normal_()                                              # the draw DiagonalGaussian.rsample makes
-        torch.addcmul(mu, self.s, self.eps, out=self.z)                 # z = mu + sigma * eps, (L, B, J)
-        # ---- decoder
-        a = self.z.view(LB, J)
-        for lin, h in zip(self.dec[:-1], self.h_dec[:-1]): a = self.act(lin.forward(a, h))
-        o = self.dec[-1].forward(a, self.h_dec[-1])
-        G = self.g_dec[-1]
-        xs = x.expand(L, B, D)
-        st = self.stats
-        if not self.gaussian:
-            # -log p(x|z) = sum_d softplus(a_d) - x_d a_d;   d/da = sigmoid(a) - x
-            _total(_softplus(o, self.sp), st[0])
-            torch.mul(o.view(L, B, D), xs, out=self.sp.view(L, B, D)); _total(self.sp, st[1])
-            torch.sigmoid(o, out=G).view(L, B, D).sub_(xs)
-            nll = (st[0], st[1])
-        else:
-            om, ov = o[:, :D], o[:, D:]
-            mux = torch.sigmoid(om, out=self.sp) if self.sigmoid_mean else om
-            lvx = self._soft_clamp(ov, self.gw, self.gs1, self.gu, self.glv)
-            torch.sub(xs, mux.view(L, B, D), out=self.r.view(L, B, D))        # r = x - mu
-            torch.neg(lvx, out=self.ie).exp_()                                  # 1 / sigma^2
-            torch.mul(self.r, self.ie, out=self.wr)                             # r / sigma^2
-            # -log p(x|z) = 1/2 sum_d log 2pi + log sigma_d^2 + r_d^2 / sigma_d^2
-            _total(lvx, st[0]); torch.vdot(self.r.view(-1), self.wr.view(-1), out=st[1])
-            gm, gv = G[:, :D], G[:, D:]
-            # d/dmu = -r / sigma^2 (times sigmoid' for the Frey Face mean); d/dlog sigma^2 = (1 - r^2 / sigma^2) / 2
-            if self.sigmoid_mean: _aten.sigmoid_backward.grad_input(self.wr, mux, grad_input=gm); gm.neg_()
-            else: torch.neg(self.wr, out=gm)
-            torch.mul(self.r, self.wr, out=self.ie).neg_().add_(1).mul_(0.5)
-            self._soft_clamp_bwd(self.ie, self.gw, self.gu, self.gs1, gv)
-        if L > 1: G.mul_(1.0 / L)
-        # ---- decoder backward
-        for k in range(len(self.dec) - 1, -1, -1):
-            a_in = self.h_dec[k - 1] if k else self.z.view(LB, J)
-            gin = self.gh_dec[k - 1] if k else self.dz
-            self.dec[k].backward(self.g_dec[k], a_in, self.decay, gin)
-            if k: self.act_bwd(gin, a_in, self.g_dec[k - 1])
-        # ---- through z = mu + sigma eps and the KL:
-        #      d/dmu = mu + sum_l dz;   d/dlog sigma^2 = (sigma (sum_l eps dz + sigma) - 1) / 2
-        gq = self.g_enc[-1]
-        gmu, gv = gq[:, :J], gq[:, J:]
-        dz = self.dz.view(L, B, J)
-        torch.mul(dz, self.eps, out=self.tmp)
-        if L == 1: torch.add(mu, dz[0], out=gmu); se = self.tmp[0]
-        else: torch.sum(dz, 0, out=gmu).add_(mu); se = torch.sum(self.tmp, 0, out=self.t1)
-        torch.add(se, self.s, out=self.t2).mul_(self.s).sub_(1).mul_(0.5)
-        self._soft_clamp_bwd(self.t2, self.w, self.u, self.t1, gv)
-        # KL = 1/2 sum_j mu^2 + sigma^2 - log sigma^2 - 1
-        _total(torch.mul(mu, mu, out=self.t1), st[2])
-        _total(torch.mul(self.s, self.s, out=self.t1), st[3]); _total(lv, st[4])
-        for k in range(len(self.enc) - 1, -1, -1):
-            a_in = self.h_enc[k - 1] if k else x
-            gin = self.gh_enc[k - 1] if k else None
-            self.enc[k].backward(self.g_enc[k], a_in, self.decay, gin)
-            if k: self.act_bwd(gin, a_in, self.g_enc[k - 1])
-        if self.bias_span:                                              # biases under the prior ('all')
-            span = slice(*self.bias_span)
-            self.fp.grad[span].add_(self.fp.flat[span], alpha=self.decay)
-        # running bound = -(1/B)[ (1/L) sum -log p(x|z) + KL ]
-        if not self.gaussian: nll_sum = torch.sub(st[0], st[1], out=st[5])
-        else: nll_sum = torch.add(st[0], st[1], out=st[5]).add_(LB * D * LOG2PI).mul_(0.5)
-        kl2 = st[2].add_(st[3]).sub_(st[4]).sub_(B * J)                 # 2 KL
-        return torch.add(nll_sum.div_(L), kl2, alpha=0.5, out=self.bound).div_(-B)
-
-
-# %% ../nbs/16_performance.ipynb #f50747c6
-def fused_aevb_step(method, cfg, n_train):
-    "A `FusedMLPStep` for plain `AEVB` on a covered model under `cfg`, else the reason it does not apply (a string)."
-    same = all(getattr(type(method), k) is getattr(AEVB, k) for k in ('setup', 'step', 'make_objective'))
-    if not same or method._objective is not None: return f'{type(method).__name__} changes the AEVB step'
-    if cfg.compile and cfg.step == 'auto': return 'compile=True compiles the autograd step'
-    return fused_covers(method.model, cfg) or FusedMLPStep(method.model, cfg, n_train)
-
-FUSED_STEPS[:] = [b for b in FUSED_STEPS if getattr(b, '__name__', '') != 'fused_aevb_step'] + [fused_aevb_step]
-
-# %% ../nbs/16_performance.ipynb #b8e5efa5
-def flat_layout(model):
-    "`(weights, biases)`: the VAE's parameters in flat order (layers in order, a Gaussian MLP's two heads adjacent)."
-    ws, bs = [], []
-    for net in (model.encoder, model.decoder):
-        lin = [m for m in net.hidden if isinstance(m, nn.Linear)]
-        lin += [net.mu, net.logvar] if isinstance(net, GaussianMLP) else [net.out]
-        ws += [m.weight for m in lin]; bs += [m.bias for m in lin]
-    return ws, bs
-
-
-# %% ../nbs/16_performance.ipynb #5dfb7118
-class FlatParams:
-    "The parameters `params` rebound as views of one contiguous buffer `flat`, their gradients as views of `grad`."
-    def __init__(self, params):
-        self.params = list(params)
-        p0 = self.params[0]
-        n = sum(p.numel() for p in self.params)
-        self.flat = torch.empty(n, dtype=p0.dtype, device=p0.device)
-        self.grad = torch.zeros_like(self.flat)
-        self.offsets, o = {}, 0
-        with torch.no_grad():
-            for p in self.params:
-                k = p.numel()
-                self.flat[o:o + k].copy_(p.reshape(-1))
-                p.data = self.flat[o:o + k].view_as(p)
-                p.grad = self.grad[o:o + k].view_as(p)
-                self.offsets[p] = (o, k); o += k
-
-    def view(self, buf, first, count=1):
-        "The span of `buf` over `count` parameters from `first` on (adjacent in the layout), as one tensor."
-        i = next(j for j, p in enumerate(self.params) if p is first)
-        o = self.offsets[first][0]
-        k = sum(self.offsets[p][1] for p in self.params[i:i + count])
-        return buf[o:o + k]
-
-    def span(self, ps):
-        "(start, stop) of the parameters `ps` if they are one contiguous range of `flat`, else None."
-        rng = sorted(self.offsets[p] for p in ps)
-        if not rng: return (0, 0)
-        if any(a + k != b for (a, k), (b, _) in zip(rng, rng[1:])): return None
-        return rng[0][0], rng[-1][0] + rng[-1][1]
-
-
-# %% ../nbs/16_performance.ipynb #2912c88b
-class FlatOptimizer:
-    "Kingma's Adagrad (with warm-up), Adam or SGD on `fp.flat` with gradient `fp.grad`: a few whole-buffer ops a step."
-    def __init__(self, fp, cfg, betas=(0.9, 0.999), adam_eps=1e-8):
-        if cfg.optimizer not in ('adagrad', 'adam', 'sgd'):
-            raise ValueError(f"optimizer must be 'adagrad', 'adam' or 'sgd', got {cfg.optimizer!r}")
-        self.fp, self.kind, self.lr, self.t = fp, cfg.optimizer, cfg.lr, 0
-        self.eps, self.warmup, self.betas, self.adam_eps = cfg.adagrad_eps, cfg.adagrad_warmup, betas, adam_eps
-        z = lambda: torch.zeros_like(fp.flat)
-        self.bufs = dict(adagrad={'sum': z()}, adam={'exp_avg': z(), 'exp_avg_sq': z()}, sgd={})[self.kind]
-        self.den = torch.empty_like(fp.flat) if self.kind != 'sgd' else None
-
-    @torch.no_grad()
-    def step(self):
-        "One update of every parameter from `fp.grad` (no host sync: the step count is a Python int)."
-        p, g = self.fp.flat, self.fp.grad
-        self.t += 1
-        if self.kind == 'adagrad':
-            G = self.bufs['sum']
-            G.addcmul_(g, g)                                         # G += g^2
-            if self.t > self.warmup:
-                torch.add(G, self.eps, out=self.den).sqrt_()         # sqrt(G + eps)
-                p.addcdiv_(g, self.den, value=-self.lr)              # theta -= lr g / sqrt(G + eps)
-        elif self.kind == 'adam':
-            (b1, b2), m, v = self.betas, self.bufs['exp_avg'], self.bufs['exp_avg_sq']
-            m.lerp_(g, 1 - b1)                                       # m = b1 m + (1 - b1) g
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)                  # v = b2 v + (1 - b2) g^2
-            bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-            torch.sqrt(v, out=self.den).div_(math.sqrt(bc2)).add_(self.adam_eps)
-            p.addcdiv_(m, self.den, value=-self.lr / bc1)            # theta -= lr m_hat / (sqrt(v_hat) + eps)
-        else:
-            p.add_(g, alpha=-self.lr)
-
-    def state_dict(self, ref):
-        "This state in the format of `ref.state_dict()` (`ref`: the `make_optimizer` optimizer over the same params)."
-        sd = ref.state_dict()
-        params = ref.param_groups[0]['params']
-        piece = lambda buf, p: self.fp.view(buf, p).view_as(p).clone()
-        if self.kind == 'adagrad':
-            sd['param_groups'][0]['step'] = self.t
-            sd['state'] = {i: {'sum': piece(self.bufs['sum'], p)} for i, p in enumerate(params)} if self.t else {}
-        elif self.kind == 'adam':
-            sd['state'] = {i: {'step': torch.tensor(float(self.t)), **{k: piece(b, p) for k, b in self.bufs.items()}}
-                           for i, p in enumerate(params)} if self.t else {}
-        return sd
-
-    @torch.no_grad()
-    def load_state_dict(self, sd, ref):
-        "Restore from a `state_dict` of either path (this one's or `ref`'s own, written by the autograd step)."
-        ref.load_state_dict(sd)                                   # validates the groups against the params
-        params, self.t = ref.param_groups[0]['params'], 0
-        for b in self.bufs.values(): b.zero_()
-        for p in params:
-            st = ref.state.get(p, {})
-            for k, b in self.bufs.items():
-                if k in st: self.fp.view(b, p).copy_(st[k].reshape(-1))
-            if 'step' in st: self.t = int(st['step'])
-        if self.kind == 'adagrad': self.t = int(ref.param_groups[0].get('step', 0))
-        ref.state.clear()                                         # the flat buffers hold the state from now on
-
-
-# %% ../nbs/16_performance.ipynb #9e7cbbd2
-_aten = torch.ops.aten
-
-def _softplus(x, out): return torch._C._nn.softplus(x, 1, 20, out=out)
-
-def _total(t, out): return torch.sum(t.reshape(-1), 0, out=out)
-
-
-# %% ../nbs/16_performance.ipynb #7b498552
+# %% ../nbs/16_performance.ipynb #a56e1537
 _ACT_FWD = {nn.Tanh: lambda h: h.tanh_(), nn.ReLU: lambda h: h.clamp_min_(0)}
 _ACT_BWD = {nn.Tanh: lambda g, h, out: _aten.tanh_backward.grad_input(g, h, grad_input=out),
             nn.ReLU: lambda g, h, out: _aten.threshold_backward.grad_input(g, h, 0, grad_input=out)}
@@ -652,11 +335,12 @@ def fused_covers(model, cfg):
     return None
 
 
-# %% ../nbs/16_performance.ipynb #49d05df1
+# %% ../nbs/16_performance.ipynb #2b828585
 class _Lin:
     "An affine layer `a W^T + b` as views of the flat buffers: W, b, their gradients; `decay_W`: W under the prior."
     def __init__(self, fp, ws, bs, prior, flat=None, grad=None):
-        flat, grad, n_out = fp.flat if flat is None else flat, fp.grad if grad is None else grad, sum(w.shape[0] for w in ws)
+        flat, grad = fp.flat if flat is None else flat, fp.grad if grad is None else grad
+        n_out = sum(w.shape[0] for w in ws)
         self.W = fp.view(flat, ws[0], len(ws)).view(n_out, ws[0].shape[1])
         self.b = fp.view(flat, bs[0], len(bs))
         self.gW = fp.view(grad, ws[0], len(ws)).view(n_out, ws[0].shape[1])
@@ -673,7 +357,7 @@ class _Lin:
         if gin is not None: torch.mm(g, self.W, out=gin)
 
 
-# %% ../nbs/16_performance.ipynb #1d7726b3
+# %% ../nbs/16_performance.ipynb #a0686063
 class FusedMLPStep:
     """One AEVB step of an MLP VAE (estimator B, any L) written out: preallocated buffers, no autograd, no host sync.
 
@@ -847,7 +531,7 @@ class FusedMLPStep:
         return torch.add(nll_sum.div_(L), kl2, alpha=0.5, out=self.bound).div_(-B)
 
 
-# %% ../nbs/16_performance.ipynb #34552dda
+# %% ../nbs/16_performance.ipynb #e59dfcae
 class GraphedStep:
     """A `FusedMLPStep` on CUDA captured once in a CUDA graph and replayed every step (`__call__` as the step's).
 
@@ -882,7 +566,8 @@ class GraphedStep:
             if st.B != x.shape[0]: st._alloc(x.shape[0])
             self._capture(x)
         if x.shape != self.x.shape:
-            raise ValueError(f'the captured step takes minibatches of shape {tuple(self.x.shape)}, got {tuple(x.shape)}')
+            raise ValueError(f'the captured step takes minibatches of shape {tuple(self.x.shape)}, '
+                             f'got {tuple(x.shape)}')
         self.x.copy_(x)
         self.graph.replay()
         st.opt.t += 1
@@ -892,7 +577,7 @@ class GraphedStep:
     def load_opt_state(self, sd, ref): self.step.load_opt_state(sd, ref)
 
 
-# %% ../nbs/16_performance.ipynb #210e00bc
+# %% ../nbs/16_performance.ipynb #1203b1da
 def fused_aevb_step(method, cfg, n_train):
     "A `FusedMLPStep` (on CUDA: a `GraphedStep`) for plain `AEVB` on a covered model under `cfg`, else the reason."
     same = all(getattr(type(method), k) is getattr(AEVB, k) for k in ('setup', 'step', 'make_objective'))
