@@ -73,7 +73,8 @@ class AEVB(Method):
 
     def step(self, xb, idx):
         "One update on the minibatch `xb`; returns the minibatch bound as a device scalar."
-        if getattr(self, 'fused', None) is not None: return {'running_bound': self.fused(xb)}
+        if getattr(self, 'fused', None) is not None:        # its bound is a buffer the next step rewrites
+            return {'running_bound': self.fused(xb).clone()}
         self.opt.zero_grad(set_to_none=True)
         with autocast(self.cfg.precision, self.dev):
             surrogate, bound = self.objective(self.model, xb)

@@ -199,7 +199,7 @@ def load_stacked_model(path, g, device='cpu'):
     stack.load_state_dict(sd)
     return stack.model(g)
 
-# %% ../nbs/16_performance.ipynb #b470edcc
+# %% ../nbs/16_performance.ipynb #7c0436a4
 def flat_layout(model):
     "`(weights, biases)`: the VAE's parameters in flat order (layers in order, a Gaussian MLP's two heads adjacent)."
     ws, bs = [], []
@@ -210,7 +210,7 @@ def flat_layout(model):
     return ws, bs
 
 
-# %% ../nbs/16_performance.ipynb #431e2064
+# %% ../nbs/16_performance.ipynb #f48f333c
 class FlatParams:
     "The parameters `params` rebound as views of one contiguous buffer `flat`, their gradients as views of `grad`."
     def __init__(self, params):
@@ -243,7 +243,7 @@ class FlatParams:
         return rng[0][0], rng[-1][0] + rng[-1][1]
 
 
-# %% ../nbs/16_performance.ipynb #f666d671
+# %% ../nbs/16_performance.ipynb #115f78e4
 class FlatOptimizer:
     "Kingma's Adagrad (with warm-up), Adam or SGD on `fp.flat` with gradient `fp.grad`: a few whole-buffer ops a step."
     def __init__(self, fp, cfg, betas=(0.9, 0.999), adam_eps=1e-8):
@@ -304,7 +304,7 @@ class FlatOptimizer:
         ref.state.clear()                                         # the flat buffers hold the state from now on
 
 
-# %% ../nbs/16_performance.ipynb #2c81b013
+# %% ../nbs/16_performance.ipynb #dadae02e
 _aten = torch.ops.aten
 
 def _softplus(x, out): return torch._C._nn.softplus(x, 1, 20, out=out)
@@ -312,7 +312,7 @@ def _softplus(x, out): return torch._C._nn.softplus(x, 1, 20, out=out)
 def _total(t, out): return torch.sum(t.reshape(-1), 0, out=out)
 
 
-# %% ../nbs/16_performance.ipynb #a56e1537
+# %% ../nbs/16_performance.ipynb #4cd505db
 _ACT_FWD = {nn.Tanh: lambda h: h.tanh_(), nn.ReLU: lambda h: h.clamp_min_(0)}
 _ACT_BWD = {nn.Tanh: lambda g, h, out: _aten.tanh_backward.grad_input(g, h, grad_input=out),
             nn.ReLU: lambda g, h, out: _aten.threshold_backward.grad_input(g, h, 0, grad_input=out)}
@@ -335,7 +335,7 @@ def fused_covers(model, cfg):
     return None
 
 
-# %% ../nbs/16_performance.ipynb #2b828585
+# %% ../nbs/16_performance.ipynb #6b8ee736
 class _Lin:
     "An affine layer `a W^T + b` as views of the flat buffers: W, b, their gradients; `decay_W`: W under the prior."
     def __init__(self, fp, ws, bs, prior, flat=None, grad=None):
@@ -357,7 +357,7 @@ class _Lin:
         if gin is not None: torch.mm(g, self.W, out=gin)
 
 
-# %% ../nbs/16_performance.ipynb #a0686063
+# %% ../nbs/16_performance.ipynb #eb27c142
 class FusedMLPStep:
     """One AEVB step of an MLP VAE (estimator B, any L) written out: preallocated buffers, no autograd, no host sync.
 
@@ -531,7 +531,7 @@ class FusedMLPStep:
         return torch.add(nll_sum.div_(L), kl2, alpha=0.5, out=self.bound).div_(-B)
 
 
-# %% ../nbs/16_performance.ipynb #e59dfcae
+# %% ../nbs/16_performance.ipynb #c76740c8
 class GraphedStep:
     """A `FusedMLPStep` on CUDA captured once in a CUDA graph and replayed every step (`__call__` as the step's).
 
@@ -577,7 +577,7 @@ class GraphedStep:
     def load_opt_state(self, sd, ref): self.step.load_opt_state(sd, ref)
 
 
-# %% ../nbs/16_performance.ipynb #1203b1da
+# %% ../nbs/16_performance.ipynb #2837dd35
 def fused_aevb_step(method, cfg, n_train):
     "A `FusedMLPStep` (on CUDA: a `GraphedStep`) for plain `AEVB` on a covered model under `cfg`, else the reason."
     same = all(getattr(type(method), k) is getattr(AEVB, k) for k in ('setup', 'step', 'make_objective'))
