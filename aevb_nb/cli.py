@@ -23,6 +23,7 @@ from .full_vb import FullVB, Algorithm2
 from .diagnostics import diagnose, format_diagnosis
 from .distributed import train_data_parallel, join_torchrun_group
 from .experiments import METHODS, add_reproduce_parser, run_reproduce   # one name -> method table
+from .performance import fused_aevb_step   # registers the fused MLP VAE step (cfg.step 'auto')
 import torch.distributed as dist
 from dataclasses import replace
 from .loop import run
@@ -83,6 +84,8 @@ def build_parser():
     t.add_argument('--adagrad-warmup', type=nonneg_int, default=0, help="steps that only fill Adagrad's accumulator")
     t.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'], help='bf16: autocast matrix products')
     t.add_argument('--compile', action='store_true', help='torch.compile the objective (falls back to eager)')
+    t.add_argument('--step', default='auto', choices=['auto', 'autograd', 'fused'],
+                   help='auto: the fused MLP VAE step where it covers the run, else autograd (the reference)')
     t.add_argument('--eval-per-decade', type=positive_int, default=10,
                    help='evaluations per decade of training samples')
     t.add_argument('--eval-every', type=nonneg_int, default=0, help='evaluate every this many samples (0: log-spaced)')
@@ -147,7 +150,7 @@ def run_train(a):
     cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples or DEFAULT_SAMPLES[a.dataset],
                        adagrad_warmup=a.adagrad_warmup, eval_per_decade=a.eval_per_decade, eval_every=a.eval_every,
                        eval_n=a.eval_n, checkpoint_every=a.checkpoint_every, seed=a.seed, device=device,
-                       precision=a.precision, compile=a.compile, **over)
+                       precision=a.precision, compile=a.compile, step=a.step, **over)
     make_vae(2, a.latent, preset=a.preset, n_hidden=a.hidden or 1)                 # validate the architecture first
     data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train, n_test=a.n_test,
                         seed=a.seed, **({'download': True} if a.download else {}))

@@ -39,7 +39,8 @@ def check_float(name, v, positive=True):
 
 # %% ../nbs/07_loop.ipynb #6271480c
 CHOICES = dict(estimator=('A', 'B'), eval_estimator=('A', 'B'), optimizer=('adagrad', 'adam', 'sgd'),
-               sampling=('replace', 'epoch'), weight_prior=('weights', 'all', 'none'), precision=('fp32', 'bf16'))
+               sampling=('replace', 'epoch'), weight_prior=('weights', 'all', 'none'), precision=('fp32', 'bf16'),
+               step=('auto', 'autograd', 'fused'))
 
 # %% ../nbs/07_loop.ipynb #3732867e
 SEED_MAX = 2 ** 63 - 1              # torch.manual_seed takes up to 64 bits; the index stream mixes seeds mod 2^63
@@ -70,6 +71,7 @@ class TrainConfig:
     seed: int = 0
     device: str = ''                # '' : the model's device; 'auto': CUDA when present, else CPU
     chunk_steps: int = 500          # steps of indices drawn at once
+    step: str = 'auto'              # 'auto' (fused step where one covers the model) | 'autograd' | 'fused'
 
     def validate(self):
         "Check every setting; raise one `ValueError` naming the first bad one. Returns `self`."
@@ -290,7 +292,7 @@ def write_metrics(out_dir, history, labels, extra=None):
 
 # %% ../nbs/07_loop.ipynb #9905910d
 RESUMABLE = ('n_samples', 'eval_every', 'eval_per_decade', 'eval_estimator', 'eval_L', 'eval_n', 'eval_batch_size',
-             'checkpoint_every', 'device', 'compile')
+             'checkpoint_every', 'device', 'compile', 'step')
 
 # %% ../nbs/07_loop.ipynb #87783fda
 def data_checksum(x):

@@ -2,18 +2,21 @@
 
 Rows (each ratio compares two measurements taken minutes apart in this one process, same threads, same device):
 
+* peers, same model and data (784-400-20 ReLU, Bernoulli, Adam 1e-3, M=128, fp32): aevb_nb with its fused step, with
+  the autograd step, and a plain PyTorch loop on a resident tensor (`bench_trainer.run_inmemory`);
 * ours vs a pytorch/examples `vae/main.py`-style loop (DataLoader + ToTensor), from `bench_trainer.py`;
 * the paper model (784-500-20 tanh, Bernoulli decoder, estimator B, L=1, Adagrad, MAP prior, M=100) trained by
-  `aevb_nb.aevb.train`: samples/s, its matmul GFLOP/s, and that as a fraction of the fp32 GEMM throughput measured
-  here for exactly the step's matrix shapes (forward, weight gradients, input gradients);
+  `aevb_nb.aevb.train` with the fused step and with the autograd step: samples/s, matmul GFLOP/s, and that as a
+  fraction of the fp32 GEMM throughput measured here for exactly the step's matrix shapes (forward, weight gradients,
+  input gradients);
 * `precision='bf16'` (autocast matrix products, fp32 master weights / KL / likelihood / optimizer) vs fp32, with the
   lower bound each reaches after the same samples (a short run: a speed figure, not the parity experiment);
 * G=5 paper models (seeds 0..4) in one stacked pass (`performance.train_many`) vs the same 5 trained one after another;
 * 2-process gloo data parallelism (`distributed.spawn_data_parallel`, 1 thread per rank) vs 1 process with 1 thread
   and with 2 threads (the same total cores).
 
-Then a per-op profile (torch.profiler) of paper-model AEVB steps. Data: the 10,000 MNIST test images (the loader's
-'test-only' split: 9,000 train / 1,000 test), grey levels.
+Then a per-op profile (torch.profiler) of paper-model AEVB steps, fused and autograd. Data: the 10,000 MNIST test
+images (the loader's 'test-only' split: 9,000 train / 1,000 test), grey levels.
 
     python bench/bench_all.py [--data-dir DIR] [--threads 2] [--samples 30000] [--device auto] [--skip ddp]
 """
@@ -83,18 +86,41 @@ def train_seconds(run_fn, dev):
 def timed_train(model, data, cfg):
     "Train; returns (samples/s over training time, final train bound)."
     from aevb_nb.aevb import train
+    import aevb_nb.performance                          # registers the fused step (step='auto' / 'fused')
     h, t = train_seconds(lambda: train(model, data, cfg, progress=False), next(model.parameters()).device)
     return h[-1]['samples'] / t, h[-1]['train_bound']
 
 
 def bench_paper(data, S, dev):
+    "{(step, precision): (samples/s, train bound)} of the paper model, step 'fused' / 'autograd', fp32 / bf16."
     from aevb_nb.loop import train_config
     cfg = lambda **kw: train_config('paper', dataset='mnist', n_samples=S, eval_every=S, eval_n=1000, seed=0,
                                     device=str(dev), **kw)
-    timed_train(paper_vae(0, dev), data, train_config('paper', n_samples=2000, eval_n=10, device=str(dev)))  # warm-up
-    fp32 = timed_train(paper_vae(0, dev), data, cfg())
-    bf16 = timed_train(paper_vae(0, dev), data, cfg(precision='bf16'))
-    return fp32, bf16
+    out = {}
+    for step in ('fused', 'autograd'):
+        for prec in ('fp32', 'bf16'):
+            timed_train(paper_vae(0, dev), data, train_config('paper', n_samples=1000, eval_n=10, device=str(dev),
+                                                              step=step, precision=prec))       # warm-up
+            out[step, prec] = timed_train(paper_vae(0, dev), data, cfg(step=step, precision=prec))
+    return out
+
+
+def bench_peers(data_dir, S, dev, seed=1):
+    "{name: (samples/s, bound)}: aevb_nb fused / autograd and a plain PyTorch loop on a resident tensor, same model."
+    import bench_trainer as bt
+    import numpy as np
+    images = bt.load_idx_images(data_dir)
+    x = torch.from_numpy(images.reshape(-1, 784).astype(np.float32) / 255.).to(dev)
+    epochs = max(1, round(S / len(x)))
+    bt.run_inmemory(x[:1280], 1, dev, seed); bt.run_ours(x, 1280, dev, seed)                        # warm-up
+    out = {}
+    m, n, t = bt.run_inmemory(x, epochs, dev, seed)
+    out['plain'] = (n / t, bt.reference_bound(m, x, seed))
+    from aevb_nb.aevb import evaluate_bound
+    for step in ('fused', 'autograd'):
+        m, n, t, _ = bt.run_ours(x, epochs * len(x), dev, seed, step=step)
+        out[step] = (n / t, evaluate_bound(m, x, 'B', 1, 1000, seed=seed))
+    return out, epochs * len(x)
 
 
 def bench_stack(data, S, dev, G=5):
@@ -128,14 +154,15 @@ def bench_ddp(data, S, threads):
     return ddp, out
 
 
-def profile_steps(data, dev, n=60):
-    "Per-op self time of `n` paper-model AEVB steps (after 20 warm-up steps)."
+def profile_steps(data, dev, n=60, step='autograd'):
+    "Per-op self time of `n` paper-model AEVB steps (after 20 warm-up steps) with the `step` given."
     from torch.profiler import profile, ProfilerActivity
     from aevb_nb.aevb import AEVB
     from aevb_nb.loop import SimpleData, train_config
     x = data.x_train.to(dev)
     method = AEVB(paper_vae(0, dev))
-    method.setup(SimpleData(x, None), train_config('paper', dataset='mnist', device=str(dev)))
+    import aevb_nb.performance                          # registers the fused step
+    method.setup(SimpleData(x, None), train_config('paper', dataset='mnist', device=str(dev), step=step))
     idx = torch.randint(len(x), (n + 20, 100), device=dev)
     for i in idx[:20]: method.step(x[i], i)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
@@ -147,12 +174,13 @@ def profile_steps(data, dev, n=60):
     tot = sum(getattr(e, key) for e in ka)
     groups = {'matrix products (addmm, mm, bmm)': ('aten::addmm', 'aten::mm', 'aten::bmm'),
               'Adagrad update (_foreach_* or its per-tensor sqrt_, addcmul_, addcdiv_)': (
-                  'aten::_foreach_', 'aten::sqrt_', 'aten::addcmul_', 'aten::addcdiv_'),
-              'Bernoulli log-likelihood (softplus, bce)': ('aten::softplus', 'aten::softplus_backward'),
-              'tanh and its backward': ('aten::tanh', 'aten::tanh_backward'),
+                  'aten::_foreach_', 'aten::sqrt_', 'aten::addcmul_', 'aten::addcdiv_', 'aten::lerp_'),
+              'Bernoulli log-likelihood (softplus, sigmoid, their backward)': (
+                  'aten::softplus', 'aten::softplus_backward', 'aten::sigmoid'),
+              'tanh and its backward': ('aten::tanh', 'aten::tanh_', 'aten::tanh_backward'),
               'other elementwise and reductions (exp, mul, add(_), sub, sum, pow, neg)': (
                   'aten::exp', 'aten::mul', 'aten::add', 'aten::sub', 'aten::sum', 'aten::pow', 'aten::rsub',
-                  'aten::neg'),
+                  'aten::neg', 'aten::addcmul', 'aten::div', 'aten::vdot', 'aten::sigmoid_backward'),
               'randn, index_select (noise and minibatch)': (
                   'aten::normal_', 'aten::randn', 'aten::index', 'aten::index_select')}
     share, seen = {}, set()
@@ -175,7 +203,7 @@ def main(argv=None):
     p.add_argument('--samples', type=int, default=30_000, help='training samples per timed run')
     p.add_argument('--epochs', type=int, default=2, help='epochs of the pytorch/examples comparison')
     p.add_argument('--device', default='auto')
-    p.add_argument('--skip', default='', help='comma-separated rows to skip: examples,paper,stack,ddp,profile')
+    p.add_argument('--skip', default='', help='comma-separated rows to skip: peers,examples,paper,stack,ddp,profile')
     p.add_argument('--json', default=None)
     a = p.parse_args(argv)
     os.environ['AEVB_DATA'] = a.data_dir
@@ -188,6 +216,14 @@ def main(argv=None):
     data = load_dataset('mnist')
     rows, res = [], dict(device=str(dev), threads=a.threads, torch=torch.__version__, samples=a.samples)
     t_start = time.perf_counter()
+
+    if 'peers' not in skip:
+        peers, n_peer = bench_peers(a.data_dir, a.samples, dev)
+        (sf, bf), (sa, ba), (sp, bp) = peers['fused'], peers['autograd'], peers['plain']
+        rows.append(('peers (784-400-20 ReLU, Adam, M=128): aevb_nb fused / autograd / plain PyTorch loop, samples/s',
+                     f'{sf:,.0f} / {sa:,.0f} / {sp:,.0f}', f'{sf / sp:.2f}x, {sa / sp:.2f}x',
+                     f'ratios to the plain loop; bounds {bf:.1f} / {ba:.1f} / {bp:.1f} after {n_peer:,} samples'))
+        res['peers'] = {k: dict(samples_per_s=v[0], bound=v[1]) for k, v in peers.items()}
 
     if 'examples' not in skip:
         import bench_trainer as bt
@@ -203,17 +239,22 @@ def main(argv=None):
         fl = step_flops(model, 100) / 100                                   # matmul FLOPs per training sample
         gemm32 = gemm_throughput(model, 100, dev, torch.float32)
         gemm16 = gemm_throughput(model, 100, dev, torch.bfloat16)
-        (s32, b32), (s16, b16) = bench_paper(data, a.samples, dev)
-        rows.append(('paper model, fp32: samples/s', f'{s32:,.0f}', '', f'bound {b32:.1f} after {a.samples:,} samples'))
-        rows.append(('paper model, fp32: matmul GFLOP/s / fp32 GEMM GFLOP/s (same shapes)',
-                     f'{s32 * fl / 1e9:.1f} / {gemm32 / 1e9:.1f}', f'{s32 * fl / gemm32:.2f}',
-                     f'{fl / 1e6:.2f} MFLOP of matrix products per sample'))
-        rows.append(('paper model, bf16 / fp32 samples/s', f'{s16:,.0f} / {s32:,.0f}', f'{s16 / s32:.2f}x',
-                     f'bounds {b16:.1f} / {b32:.1f}'))
+        pr = bench_paper(data, a.samples, dev)
+        (s32, b32), (sa32, ba32) = pr['fused', 'fp32'], pr['autograd', 'fp32']
+        rows.append(('paper model, fp32: fused / autograd step, samples/s', f'{s32:,.0f} / {sa32:,.0f}',
+                     f'{s32 / sa32:.2f}x', f'bounds {b32:.1f} / {ba32:.1f} after {a.samples:,} samples'))
+        for name, s in (('fused', s32), ('autograd', sa32)):
+            rows.append((f'paper model, fp32, {name}: matmul GFLOP/s / fp32 GEMM GFLOP/s (same shapes)',
+                         f'{s * fl / 1e9:.1f} / {gemm32 / 1e9:.1f}', f'{s * fl / gemm32:.2f}',
+                         f'{fl / 1e6:.2f} MFLOP of matrix products per sample'))
+        for name in ('fused', 'autograd'):
+            (s16, b16), (s, b) = pr[name, 'bf16'], pr[name, 'fp32']
+            rows.append((f'paper model, {name}: bf16 / fp32 samples/s', f'{s16:,.0f} / {s:,.0f}', f'{s16 / s:.2f}x',
+                         f'bounds {b16:.1f} / {b:.1f}; bf16 matmul GFLOP/s / bf16 GEMM: {s16 * fl / gemm16:.2f}'))
         rows.append(('bf16 / fp32 GEMM alone (same shapes)', f'{gemm16 / 1e9:.1f} / {gemm32 / 1e9:.1f} GFLOP/s',
-                     f'{gemm16 / gemm32:.2f}x', 'the ceiling autocast could reach'))
-        res['paper'] = dict(fp32_samples_per_s=s32, bf16_samples_per_s=s16, flop_per_sample=fl, gemm_fp32=gemm32,
-                            gemm_bf16=gemm16, bound_fp32=b32, bound_bf16=b16)
+                     f'{gemm16 / gemm32:.2f}x', 'the ceiling bf16 could reach'))
+        res['paper'] = dict(flop_per_sample=fl, gemm_fp32=gemm32, gemm_bf16=gemm16,
+                            runs={f'{k[0]}-{k[1]}': dict(samples_per_s=v[0], bound=v[1]) for k, v in pr.items()})
 
     if 'stack' not in skip:
         s_stack, s_seq, bs, bq = bench_stack(data, a.samples, dev)
@@ -236,11 +277,13 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs visible, {time.perf_counter() - t_start:.0f} s)")
 
     if 'profile' not in skip:
-        share, table, per_step = profile_steps(data, dev)
-        print(f'\nWhere one paper-model AEVB step goes ({per_step / 1e3:.2f} ms of self time per step):')
-        for g, v in sorted(share.items(), key=lambda kv: -kv[1]): print(f'  {v:6.1%}  {g}')
-        print(table)
-        res['profile'] = share
+        res['profile'] = {}
+        for step in ('fused', 'autograd'):
+            share, table, per_step = profile_steps(data, dev, step=step)
+            print(f'\nWhere one paper-model AEVB step goes, {step} step ({per_step / 1e3:.2f} ms of self time a step):')
+            for g, v in sorted(share.items(), key=lambda kv: -kv[1]): print(f'  {v:6.1%}  {g}')
+            print(table)
+            res['profile'][step] = share
     if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=float))
     return res
 

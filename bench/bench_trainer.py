@@ -123,15 +123,16 @@ def reference_bound(model, x, seed, batch_size=1000):
 
 
 # ---- ours -----------------------------------------------------------------------------------------------------
-def run_ours(x, n_samples, device, seed):
+def run_ours(x, n_samples, device, seed, step='auto'):
     from aevb_nb.aevb import train
+    import aevb_nb.performance                          # registers the fused step (step='auto' / 'fused')
     from aevb_nb.loop import train_config
     from aevb_nb.models import make_vae
     torch.manual_seed(seed)
     model = make_vae(784, 20, 'bernoulli', preset='pytorch-examples').to(device)
     data = SimpleNamespace(name='mnist-t10k', x_train=x, x_test=None, info={'binarization': 'none'})
     cfg = train_config('pytorch-examples', n_samples=n_samples, eval_every=n_samples, eval_n=1, seed=seed,
-                       device=str(device))
+                       device=str(device), step=step)
     t0 = time.perf_counter()
     hist = train(model, data, cfg, progress=False)
     wall = time.perf_counter() - t0
