@@ -227,7 +227,7 @@ def print_table(figure, out='results', file=None):
     return rows
 
 # %% ../nbs/18_experiments.ipynb #i23rec2
-STEPSIZE_COLUMNS = ('curve', 'lr', 'rule_lr', 'rule', 'scores')
+STEPSIZE_COLUMNS = ('curve', 'lr', 'trained_lr', 'rule', 'scores')
 RULE = f'select_stepsize_seeds: {SELECTION_SEEDS} seeds, diverged excluded, best median'
 
 def protocol_key(curve):
@@ -247,12 +247,13 @@ def read_stepsizes(path):
                          f'positive lr); {fix}')
     return {r['curve']: float(r['lr']) for r in rows}
 
-def record_stepsize(curve, out, lr, rule_lr=None, scores=''):
-    "Record `curve`'s stepsize `lr` (and the rule's choice with its `scores`) in `<out>/<figure>/stepsize.csv`."
+def record_stepsize(curve, out, lr, trained_lr=None, scores=''):
+    "Record `curve`'s stepsize `lr`, its `scores` and its curve's stepsize (default `lr`) in `<out>/<fig>/stepsize.csv`"
     with _locked(Path(out) / curve.figure / 'stepsize.csv') as p:
         if p.exists(): read_stepsizes(p)                                     # a malformed record is not extended
         rows = [r for r in (read_csv(p) if p.exists() else []) if r['curve'] != protocol_key(curve)]
-        rows.append(dict(curve=protocol_key(curve), lr=lr, rule_lr=lr if rule_lr is None else rule_lr, rule=RULE,
+        rows.append(dict(curve=protocol_key(curve), lr=lr, trained_lr=lr if trained_lr is None else trained_lr,
+                         rule=RULE,
                          scores=scores))
         return write_csv(p, rows, STEPSIZE_COLUMNS)
 
