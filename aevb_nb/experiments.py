@@ -263,7 +263,8 @@ def select_curve_stepsize(curve, data, device='auto', data_dir=None, evals_per_d
     sel = method_for(curve) if curve.method == 'mcem' else method_class(curve.method)
     setup = lambda s: curve_setup(replace(curve, seed=s), device, data_dir, {curve.dataset: data}, evals_per_decade,
                                   eval_n)
-    lr, sc, fl = select_stepsize_seeds(lambda s: sel(setup(s)[1]), data, setup(curve.seed)[2], n_samples=lr_samples)
+    d, _, cfg = setup(curve.seed)                                        # the curve's data: N_train applied
+    lr, sc, fl = select_stepsize_seeds(lambda s: sel(setup(s)[1]), d, cfg, n_samples=lr_samples)
     return lr, format_scores(sc, fl)
 
 # %% ../nbs/18_experiments.ipynb #3ff8c78d
