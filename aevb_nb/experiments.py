@@ -4,11 +4,13 @@
 
 # %% auto #0
 __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', 'FIG_METHODS', 'FIGURE_SAMPLES', 'MARGINAL_HMC',
-           'MARGINAL_EVAL_N', 'METHODS', 'HISTORY_COLUMNS', 'THROUGHPUT', 'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS',
-           'MARGINAL_COST', 'STYLE', 'DATA_LABEL', 'Curve', 'grid', 'method_class', 'method_for', 'select_stepsize',
-           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'curve_done', 'model_done', 'largest_done',
-           'run_curve', 'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims',
-           'reproduce', 'add_reproduce_parser', 'run_reproduce']
+           'MARGINAL_EVAL_N', 'METHODS', 'SELECTION_SEEDS', 'HISTORY_COLUMNS', 'STEPSIZE_COLUMNS', 'RULE', 'THROUGHPUT',
+           'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS', 'MARGINAL_COST', 'STYLE', 'DATA_LABEL', 'Curve', 'grid',
+           'method_class', 'method_for', 'select_stepsize', 'selection_seeds', 'select_stepsize_seeds', 'format_scores',
+           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'protocol_key', 'read_stepsizes',
+           'record_stepsize', 'select_curve_stepsize', 'curve_done', 'model_done', 'largest_done', 'run_curve',
+           'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims',
+           'recorded_stepsizes', 'reproduce', 'add_reproduce_parser', 'run_reproduce']
 
 # %% ../nbs/18_experiments.ipynb #72913b1a
 import contextlib, csv, math, os, sys, time, warnings
@@ -114,6 +116,46 @@ def select_stepsize(make_method, data, cfg, stepsizes=STEPSIZES, n_samples=20_00
         raise FloatingPointError(f'every stepsize of {stepsizes} diverged in the first {n_samples} samples')
     return best, scores
 
+# %% ../nbs/18_experiments.ipynb #i23rule2
+SELECTION_SEEDS = 3            # seeds per stepsize candidate (select_stepsize_seeds)
+
+def selection_seeds(seed, n=SELECTION_SEEDS):
+    "The seeds on which the stepsize candidates of a curve of seed `seed` are scored: `1000 * seed + k`, k < `n`."
+    return [1000 * int(seed) + k for k in range(n)]
+
+def _median(v): v = sorted(v); return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+def select_stepsize_seeds(make_method, data, cfg, stepsizes=STEPSIZES, n_samples=20_000, seeds=None):
+    """The stepsize rule of the experiments: every candidate trained for `n_samples` from `make_method(seed)` with the
+    minibatch seed `seed`, for each of `seeds` (default `selection_seeds(cfg.seed)`); a candidate that diverges on any
+    seed (score not finite, or below the untrained model's) is excluded; the best median decides.
+    Returns `(lr, scores, floors)`: `scores[lr]` the per-seed scores, `floors` the untrained model's per seed."""
+    if not stepsizes: raise ValueError('stepsizes must name at least one candidate, e.g. (0.01, 0.02, 0.1)')
+    seeds = selection_seeds(cfg.seed) if seeds is None else list(seeds)
+    if not seeds: raise ValueError('seeds must name at least one seed, e.g. (0, 1, 2)')
+    n = min(int(n_samples), cfg.n_samples)
+    scores, floors = {lr: [] for lr in stepsizes}, []
+    for s in seeds:
+        c = replace(cfg, seed=s, n_samples=n, eval_every=n, checkpoint_every=0)       # one evaluation: the score
+        m = cfg.batch_size                       # one step at a negligible stepsize: the untrained model's score
+        floors.append(run(make_method(s), data, replace(c, lr=1e-12, n_samples=m, eval_every=m),
+                          progress=False)[-1]['train_bound'])
+        for lr in stepsizes:
+            try: scores[lr].append(run(make_method(s), data, replace(c, lr=lr), progress=False)[-1]['train_bound'])
+            except FloatingPointError: scores[lr].append(-math.inf)
+    bad = {lr: sum(not (math.isfinite(v) and v >= f) for v, f in zip(vs, floors)) for lr, vs in scores.items()}
+    rank = lambda lr: (-bad[lr], _median([v if math.isfinite(v) else -math.inf for v in scores[lr]]))
+    best = max(stepsizes, key=rank)
+    if all(not math.isfinite(v) for v in scores[best]):
+        raise FloatingPointError(f'every stepsize of {stepsizes} diverged in the first {n_samples} samples')
+    return best, scores, floors
+
+def format_scores(scores, floors=None):
+    "`scores` of `select_stepsize_seeds` as one string: `lr:s1/s2/s3` per candidate, `*` after a diverged candidate."
+    bad = lambda vs: floors is not None and any(not (math.isfinite(v) and v >= f) for v, f in zip(vs, floors))
+    out = ' '.join(f"{lr:g}:{'/'.join(f'{v:.2f}' for v in vs)}{'*' if bad(vs) else ''}" for lr, vs in scores.items())
+    return out + (f" untrained:{'/'.join(f'{f:.2f}' for f in floors)}" if floors is not None else '')
+
 # %% ../nbs/18_experiments.ipynb #130fad27
 def curve_setup(curve, device='auto', data_dir=None, datasets=None, evals_per_decade=5, eval_n=None):
     "`(data, model, cfg)` of `curve` under the paper's protocol (lr still to choose); `eval_n` overrides the points."
@@ -185,6 +227,47 @@ def print_table(figure, out='results', file=None):
               f"{num(r.get('test_kl')):8.3f} {num(r.get('train_time_s')):8.0f} {num(r.get('wall_s')):7.0f}", file=file)
     return rows
 
+# %% ../nbs/18_experiments.ipynb #i23rec2
+STEPSIZE_COLUMNS = ('curve', 'lr', 'trained_lr', 'rule', 'scores')
+RULE = f'select_stepsize_seeds: {SELECTION_SEEDS} seeds, diverged excluded, best median'
+
+def protocol_key(curve):
+    "`curve.key` without the length: the key of its stepsize record (the choice does not depend on `n_samples`)."
+    return curve.key.rsplit('_s', 1)[0]
+
+def read_stepsizes(path):
+    "`{protocol_key: lr}` from a stepsize record; an empty or malformed file is one clear `ValueError`."
+    fix = 'fix or delete it, or run with --reselect-stepsize'
+    try: rows = read_csv(path)
+    except (csv.Error, UnicodeDecodeError, ValueError) as e:
+        raise ValueError(f'{path}: unreadable ({e}); {fix}') from None
+    good = lambda r: (isinstance(r.get('curve'), str) and isinstance(r.get('lr'), (int, float))
+                      and math.isfinite(r['lr']) and r['lr'] > 0)
+    if not rows or not all(good(r) for r in rows):
+        raise ValueError(f'{path}: not a stepsize record (a header with curve and lr, then one row per curve with a '
+                         f'positive lr); {fix}')
+    return {r['curve']: float(r['lr']) for r in rows}
+
+def record_stepsize(curve, out, lr, trained_lr=None, scores=''):
+    "Record `curve`'s stepsize `lr`, its `scores` and its curve's stepsize (default `lr`) in `<out>/<fig>/stepsize.csv`"
+    with _locked(Path(out) / curve.figure / 'stepsize.csv') as p:
+        if p.exists(): read_stepsizes(p)                                     # a malformed record is not extended
+        rows = [r for r in (read_csv(p) if p.exists() else []) if r['curve'] != protocol_key(curve)]
+        rows.append(dict(curve=protocol_key(curve), lr=lr, trained_lr=lr if trained_lr is None else trained_lr,
+                         rule=RULE,
+                         scores=scores))
+        return write_csv(p, rows, STEPSIZE_COLUMNS)
+
+def select_curve_stepsize(curve, data, device='auto', data_dir=None, evals_per_decade=5, eval_n=None,
+                          lr_samples=20_000):
+    "`select_stepsize_seeds` for `curve` (MCEM scored by Appendix D's log p(x)); returns `(lr, scores string)`."
+    sel = method_for(curve) if curve.method == 'mcem' else method_class(curve.method)
+    setup = lambda s: curve_setup(replace(curve, seed=s), device, data_dir, {curve.dataset: data}, evals_per_decade,
+                                  eval_n)
+    d, _, cfg = setup(curve.seed)                                        # the curve's data: N_train applied
+    lr, sc, fl = select_stepsize_seeds(lambda s: sel(setup(s)[1]), d, cfg, n_samples=lr_samples)
+    return lr, format_scores(sc, fl)
+
 # %% ../nbs/18_experiments.ipynb #3ff8c78d
 def curve_done(curve, out):
     """Is `curve` recorded: its row in `<out>/<figure>/curves.csv` and its history `<key>.csv`, both at
@@ -216,20 +299,25 @@ def largest_done(figure, have, scales=(10 ** 8, 10 ** 7, 10 ** 6, 2 * 10 ** 5)):
 
 # %% ../nbs/18_experiments.ipynb #c4336c4f
 def run_curve(curve, out='results', work_dir='runs/reproduce', device='auto', data_dir=None, datasets=None,
-              progress=None, lr_samples=20_000, evals_per_decade=5, eval_n=None):
-    "Train `curve` (unless its results are complete) and record it; returns its history rows as read back from the CSV."
+              progress=None, lr_samples=20_000, evals_per_decade=5, eval_n=None, lr=None, reselect=False):
+    """Train `curve` (unless its results are complete) and record it; returns its history rows as read back from the
+    CSV. `lr`: the stepsize to train with (a recorded choice); else the run folder's, else (or with `reselect`)
+    chosen by `select_curve_stepsize` and recorded in `<out>/<figure>/stepsize.csv`."""
     out, rd = Path(out), Path(work_dir) / curve.key
     if not curve_done(curve, out):
         data, model, cfg = curve_setup(curve, device, data_dir, datasets, evals_per_decade, eval_n)
         cls, t0 = method_for(curve), time.perf_counter()
         lr_file = rd / 'stepsize.csv'
-        if lr_file.exists(): r = read_csv(lr_file)[0]; lr, scores = r['lr'], r['scores']
+        prev = read_csv(lr_file)[0] if lr_file.exists() else None
+        if lr is not None: scores = prev['scores'] if prev is not None and prev['lr'] == lr else 'recorded'
+        elif prev is not None and not reselect: lr, scores = prev['lr'], prev['scores']
         else:
-            sel = method_for(curve) if curve.method == 'mcem' else method_class(curve.method)   # MCEM: log p(x)
-            mk = lambda: sel(curve_setup(curve, device, data_dir, {curve.dataset: data}, evals_per_decade, eval_n)[1])
-            lr, sc = select_stepsize(mk, data, cfg, n_samples=lr_samples)
-            scores = ' '.join(f'{k}:{v:.2f}' for k, v in sc.items())
-            write_csv(lr_file, [dict(lr=lr, scores=scores)], ('lr', 'scores'))
+            lr, scores = select_curve_stepsize(curve, data, device, data_dir, evals_per_decade, eval_n, lr_samples)
+            record_stepsize(curve, out, lr, lr, scores)
+        if prev is not None and prev['lr'] != lr and (rd / 'checkpoint.pt').exists():
+            raise ValueError(f"{rd} holds a run trained with stepsize {prev['lr']}, not {lr}: delete that folder or "
+                             f"choose another --work-dir")
+        if prev is None or prev['lr'] != lr: write_csv(lr_file, [dict(lr=lr, scores=scores)], ('lr', 'scores'))
         method = cls(model)
         hist = run(method, data, replace(cfg, lr=lr), out_dir=rd, resume=True, progress=progress,
                    meta=dict(curve=asdict(curve), init_std=INIT_STD))
@@ -258,7 +346,7 @@ def estimate_seconds(curve, device='cpu', lr_samples=20_000):
     enc = D * H + H + 2 * (H * Z + Z)
     per_sample = {'aevb': 6 * (enc + dec), 'wake-sleep': 9 * (enc + dec),                # wake-sleep: + its sleep phase
                   'mcem': 6 * dec * 16 / 5}[curve.method]
-    steps = (curve.n_samples + len(STEPSIZES) * lr_samples) / 100
+    steps = (curve.n_samples + SELECTION_SEEDS * len(STEPSIZES) * lr_samples) / 100
     train = steps * (STEP_LATENCY[kind] + 100 * per_sample / THROUGHPUT[kind])
     n_evals = 5 * max(1.0, math.log10(curve.n_samples / 100)) + 1
     pts = 2000 if curve.metric == 'marginal' else EVAL_POINTS[curve.dataset]
@@ -268,25 +356,34 @@ def estimate_seconds(curve, device='cpu', lr_samples=20_000):
 # %% ../nbs/18_experiments.ipynb #2dbfc2bf
 def _fmt_s(s): return f'{s:.0f} s' if s < 120 else (f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h')
 
-def print_grid(curves, device='auto', out='results', file=None, jobs=1, work_dir=None):
+def _lr_col(stepsizes, c):
+    if stepsizes is None: return ''
+    lr = stepsizes.get(c.key)
+    return f"  {'select' if lr is None else f'{lr:g} recorded'}"
+
+def print_grid(curves, device='auto', out='results', file=None, jobs=1, work_dir=None, stepsizes=None):
     """Print the curves (one line each: panel, method, samples, status, estimated time) and the total estimate.
 
     Status: `done` (its results are in `out`), `trained` (not in `out`, but its trained model is in `work_dir`, e.g. a
-    Figure 2 model that Figure 5 reuses: running it only records it) or `to run`."""
+    Figure 2 model that Figure 5 reuses: running it only records it) or `to run`. With `stepsizes` (`{key: lr or None}`)
+    a last column says which stepsize each curve trains with: the recorded one, or `select` (the rule runs first)."""
     file = file or sys.stdout
     kind = _kind(device)
     total = 0.0
     print(f"{'figure':6} {'dataset':7} {'N_z':>4} {'hidden':>6} {'N_train':>7} {'method':10} {'samples':>9} "
-          f"{'status':8} {'estimate':>9}", file=file)
+          f"{'status':8} {'estimate':>9}" + ('  stepsize' if stepsizes is not None else ''), file=file)
     for c in curves:
         status = ('done' if curve_done(c, out) else
                   'trained' if work_dir is not None and model_done(c, work_dir) else 'to run')
         s = estimate_seconds(c, kind) if status == 'to run' else 0.0; total += s
         print(f"{c.figure:6} {c.dataset:7} {c.n_z:4d} {c.n_hidden:6d} {c.n_train or 'all':>7} {c.method:10} "
-              f"{c.n_samples:9.0e} {status:8} {_fmt_s(s):>9}", file=file)
+              f"{c.n_samples:9.0e} {status:8} {_fmt_s(s):>9}" + _lr_col(stepsizes, c), file=file)
     par = f'; with {jobs} jobs on {jobs} cores about {_fmt_s(total / jobs)}' if jobs > 1 else ''
     print(f'{len(curves)} curves; estimated time on {kind}: {_fmt_s(total)} in one process{par} '
           f'(rough: FLOPs / measured throughput)', file=file)
+    if stepsizes is not None:
+        n = sum(v is not None for v in stepsizes.values())
+        print(f'stepsizes: {n} recorded (reused), {len(stepsizes) - n} to select with select_stepsize_seeds', file=file)
     return total
 
 # %% ../nbs/18_experiments.ipynb #c1f50c43
@@ -422,17 +519,29 @@ def _curve_job(threads, args):
     torch.set_num_threads(threads)
     return run_curve(*args)
 
+def recorded_stepsizes(figure, out='results', path=None):
+    "`{protocol_key: lr}` recorded in `path`, else in `<out>/<figure>/stepsize.csv` if present (else `{}`)."
+    p = Path(out) / figure / 'stepsize.csv' if path is None else Path(path)
+    if not p.exists():
+        if path is None: return {}
+        raise ValueError(f'--stepsizes {p}: no such file; give a stepsize.csv of results/<figure>/ or omit the option')
+    return read_stepsizes(p)
+
 def reproduce(figure, out='results', n_samples=None, device='auto', dry_run=False, work_dir='runs/reproduce',
               data_dir=None, panels=None, methods=None, datasets=None, progress=None, lr_samples=20_000, plot=True,
-              evals_per_decade=5, eval_n=None, jobs=1):
-    "Run `figure`'s grid ('fig2'..'fig5') into `out`, `jobs` curves at once; returns `dict(curves, histories, ...)`."
+              evals_per_decade=5, eval_n=None, jobs=1, reselect=False, stepsizes=None):
+    """Run `figure`'s grid ('fig2'..'fig5') into `out`, `jobs` curves at once; returns `dict(curves, histories, ...)`.
+    Each curve trains with its recorded stepsize (`recorded_stepsizes(figure, out, stepsizes)`), or with `reselect`
+    (or where none is recorded) the one `select_stepsize_seeds` chooses, then recorded."""
     if not (isinstance(jobs, int) and jobs >= 1): raise ValueError(f'jobs must be a whole number >= 1, got {jobs!r}')
     curves = grid(figure, n_samples, panels, methods)
+    lrs = {} if reselect else recorded_stepsizes(figure, out, stepsizes)
+    lr_of = lambda c: lrs.get(protocol_key(c))
     if dry_run:
-        print_grid(curves, device, out, jobs=jobs, work_dir=work_dir)
+        print_grid(curves, device, out, jobs=jobs, work_dir=work_dir, stepsizes={c.key: lr_of(c) for c in curves})
         return dict(curves=curves, histories={}, claims=[], fig=None)
     args = lambda c: (c, out, work_dir, device, data_dir, datasets, progress if jobs == 1 else False, lr_samples,
-                      evals_per_decade, eval_n)
+                      evals_per_decade, eval_n, lr_of(c), reselect)
     hist = {}
     if jobs == 1:
         for i, c in enumerate(curves):
@@ -483,6 +592,10 @@ def add_reproduce_parser(subparsers):
                    help='evaluations per decade of training samples (default: 5)')
     p.add_argument('--jobs', type=int, default=1,
                    help='curves trained at once, one worker process each (default 1; on a CPU, one per core)')
+    p.add_argument('--reselect-stepsize', action='store_true',
+                   help='choose each stepsize again (select_stepsize_seeds) instead of reusing the recorded one')
+    p.add_argument('--stepsizes', default=None, metavar='FILE',
+                   help='stepsize record to reuse (default: OUT/FIGURE/stepsize.csv when present)')
     p.set_defaults(func=run_reproduce)
     return p
 
@@ -491,7 +604,8 @@ def run_reproduce(args):
     "Run `aevb reproduce` from parsed `args`; returns the exit code (0)."
     r = reproduce(args.figure, out=args.out, n_samples=args.n_samples, device=args.device, dry_run=args.dry_run,
                   work_dir=args.work_dir, data_dir=args.data_dir, panels=args.panels, methods=args.methods,
-                  eval_n=args.eval_n, evals_per_decade=args.evals_per_decade, jobs=args.jobs)
+                  eval_n=args.eval_n, evals_per_decade=args.evals_per_decade, jobs=args.jobs,
+                  reselect=args.reselect_stepsize, stepsizes=args.stepsizes)
     if args.dry_run: return 0
     if r['fig'] is not None:
         p = Path(args.out) / args.figure / f'{args.figure}.png'
