@@ -309,7 +309,7 @@ def _as_model_array(x, likelihood, where, fit):
     if likelihood != 'gaussian': _fail(where, f"likelihood={likelihood!r}: 'auto', 'bernoulli' or 'gaussian'")
     r = x.astype(np.float64)[fit]                                   # standardise on the training rows only
     mean, std = float(r.mean()), float(r.std())
-    if not std > 0: _fail(where, f'every value is {mean:g}: constant data cannot be standardised for a Gaussian decoder')
+    if not std > 0: _fail(where, f'every value is {mean:g}: constant data cannot be standardised (Gaussian decoder)')
     return ((x.astype(np.float64) - mean) / std).astype(np.float32), likelihood, \
         dict(kind='standardise (one mean and one standard deviation over all training values)', shift=mean, scale=std)
 
@@ -319,7 +319,7 @@ def dataset_from_array(x, likelihood='auto', test_fraction=DEFAULT_TEST_FRACTION
 
     uint8 is divided by 255. `likelihood='auto'`: values in [0, 1] -> Bernoulli, else Gaussian on standardised data
     (the transform is recorded in `info['transform']`: `to_data_units` maps model outputs back). `x_test` given: that
-    is the test set (an official split) and `test_fraction` is unused. Bad data raises one `ValueError` naming `name`."""
+    is the test set (an official split), `test_fraction` unused. Bad data raises one `ValueError` naming `name`."""
     where = where or name
     x = np.asarray(x.numpy() if torch.is_tensor(x) else x)
     if x.dtype == bool: x = x.astype(np.uint8) * 255
@@ -343,7 +343,7 @@ def dataset_from_array(x, likelihood='auto', test_fraction=DEFAULT_TEST_FRACTION
         if test_fraction > 0 and (n_test < 1 or N - n_test < 1):
             _fail(where, f'{N} points are too few for test_fraction={test_fraction} (need at least one training and '
                          f'one test point; use more data or --test-fraction 0)')
-        tr, te = split_indices(N, n_test, seed)
+        tr, te = split_indices(N, n_test, seed) if n_test else (torch.arange(N), torch.arange(0))   # 0: file order
         tr, te = tr.numpy(), te.numpy()
         split = dict(split='random', split_seed=seed, test_fraction=test_fraction,
                      split_description=f'seeded permutation (seed={seed}, test_fraction={test_fraction}): '
@@ -360,7 +360,7 @@ def dataset_from_array(x, likelihood='auto', test_fraction=DEFAULT_TEST_FRACTION
         ally = np.asarray(y) if y_test is None else np.concatenate([np.asarray(y), np.asarray(y_test)])
         if len(ally) != len(allx): _fail(where, f'{len(ally)} labels for {len(allx)} datapoints')
         ally = torch.from_numpy(ally.astype(np.int64))
-    info = dict(info or {}, n_total=len(allx), **split, transform=transform,
+    info = dict(info or {}, n_total=len(allx), **split, transform=transform, image_shape=list(image_shape),
                 preprocessing=transform['kind'] + (', grey levels as Bernoulli probabilities'
                                                     if likelihood == 'bernoulli' else ', Gaussian decoder'))
     return _finish(name, xm[tr], xm[te], image_shape, likelihood, info, 'none', 0,
@@ -470,8 +470,8 @@ def load_path(path, likelihood='auto', test_fraction=DEFAULT_TEST_FRACTION, seed
 
 def decoder_sigmoid_mean(data):
     "`False` for Gaussian data standardised by `from_array` (unbounded mean); `None` (the preset's choice) otherwise."
-    return False if data.likelihood == 'gaussian' and 'standardise' in (data.info.get('transform') or {}).get('kind', '') \
-        else None
+    kind = (data.info.get('transform') or {}).get('kind', '')
+    return False if data.likelihood == 'gaussian' and 'standardise' in kind else None
 
 
 # %% ../nbs/05_data.ipynb #fe2e2d88

@@ -14,8 +14,8 @@ LIB = Path(__file__).resolve().parents[1] / 'aevb_nb'
 def notebook_numbers():
     nums = {}
     for f in LIB.glob('*.py'):
-        m = re.search(r'File to edit: \.\./nbs/(\d+)_\w+\.ipynb', f.read_text(encoding='utf-8'))
-        if m: nums[f.stem] = int(m.group(1))
+        m = re.search(r'File to edit: \.\./nbs/(\d+)([a-z]?)_\w+\.ipynb', f.read_text(encoding='utf-8'))
+        if m: nums[f.stem] = (int(m.group(1)), m.group(2))   # 18a sorts after 18, before 19
     return nums
 
 
@@ -48,7 +48,8 @@ def test_modules_import_only_earlier_notebooks():
             if dep not in nums: continue                       # e.g. __version__ from the package itself
             if in_func: bad.append(f'{mod}.py:{line} imports aevb_nb.{dep} inside a function')
             if dep != mod and nums[dep] >= n:
-                bad.append(f'{mod}.py:{line} (notebook {n:02d}) imports aevb_nb.{dep} (notebook {nums[dep]:02d})')
+                bad.append(f'{mod}.py:{line} (notebook {n[0]:02d}{n[1]}) imports aevb_nb.{dep} '
+                           f'(notebook {nums[dep][0]:02d}{nums[dep][1]})')
     assert not bad, 'notebook order must be import order:\n' + '\n'.join(bad)
 
 
