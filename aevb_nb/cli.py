@@ -4,14 +4,16 @@
 
 # %% auto #0
 __all__ = ['positive_int', 'nonneg_int', 'positive_float', 'DEFAULT_SAMPLES', 'SMALL_MODEL', 'build_parser', 'resolve_device',
-           'make_method', 'train_method', 'run_train', 'write_figures', 'run_evaluate', 'error_line', 'resume_hint',
-           'main']
+           'make_method', 'train_method', 'run_train', 'write_figures', 'write_data_figures', 'run_evaluate',
+           'add_use_parsers', 'run_use', 'error_line', 'resume_hint', 'main']
 
 # %% ../nbs/19_cli.ipynb #17342ec5
 import argparse, errno, json, os, sys, time
 from pathlib import Path
+import numpy as np
 import torch
-from .data import load_dataset
+from .data import load_dataset, decoder_sigmoid_mean, DEFAULT_TEST_FRACTION
+from . import use
 from .models import make_vae
 from .elbo import iwae_bound
 from .loop import (check_int, check_float, train_config, load_checkpoint, load_model, block_seed, RunLocked,
@@ -55,7 +57,15 @@ def build_parser():
     sub = p.add_subparsers(dest='command', required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
     t = sub.add_parser('train', help='train with AEVB (Algorithm 1), wake-sleep, MCEM or full VB', formatter_class=fmt)
-    t.add_argument('--dataset', default='digits', choices=['digits', 'mnist', 'frey'])
+    t.add_argument('--dataset', default=None, choices=['digits', 'mnist', 'frey'],
+                   help='a built-in dataset (default: digits, when --data is not given)')
+    t.add_argument('--data', default=None, metavar='PATH',
+                   help='your data: .npy/.npz array, a folder of PNG/JPEG images, or an IDX file (pair)')
+    t.add_argument('--likelihood', default='auto', choices=['auto', 'bernoulli', 'gaussian'],
+                   help='decoder for --data; auto: Bernoulli when all values (uint8/255) lie in [0, 1], else Gaussian '
+                        'on standardised data')
+    t.add_argument('--test-fraction', type=float, default=DEFAULT_TEST_FRACTION,
+                   help='share of --data held out by a seeded split (unless the source ships a split)')
     t.add_argument('--data-dir', default=None, help='folder with the raw data files (default: $AEVB_DATA)')
     t.add_argument('--download', action='store_true', help='download MNIST / Frey Face into --data-dir if missing')
     t.add_argument('--n-train', type=positive_int, default=None, help='training points (dataset default if omitted)')
@@ -108,6 +118,7 @@ def build_parser():
     e.add_argument('--batch-size', type=positive_int, default=100)
     e.add_argument('--seed', type=nonneg_int, default=0)
     e.add_argument('--out', default=None, help='JSON file for the result (default: next to the checkpoint)')
+    add_use_parsers(sub)                                        # sample, encode, reconstruct, manifold (below)
     add_reproduce_parser(sub)                                   # aevb reproduce fig2|fig3|fig4|fig5 (chapter 18)
     return p
 
@@ -142,21 +153,32 @@ def train_method(name, model, data, cfg, out, a, meta):
 # %% ../nbs/19_cli.ipynb #7146a237
 def run_train(a):
     "`aevb train`: config, data, model and method from the parsed arguments `a`; train; write figures and summary."
-    out = Path(a.out or f'runs/{a.method}_{a.dataset}_z{a.latent}')
+    if a.data and a.dataset: raise ValueError('--data and --dataset both given: train on one of them')
+    if not a.data and (a.likelihood != 'auto' or a.test_fraction != DEFAULT_TEST_FRACTION):
+        raise ValueError('--likelihood and --test-fraction apply to --data PATH only')
+    a.dataset = None if a.data else (a.dataset or 'digits')
+    dname = Path(a.data).stem if a.data else a.dataset
+    out = Path(a.out or f'runs/{a.method}_{dname}_z{a.latent}')
     t0 = time.time()
     device = resolve_device(a.device)
     over = dict(estimator=a.estimator, L=a.L, optimizer=a.optimizer, lr=a.lr, batch_size=a.batch_size,
                 sampling=a.sampling, weight_prior=a.weight_prior)
-    cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples or DEFAULT_SAMPLES[a.dataset],
+    cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples or DEFAULT_SAMPLES.get(a.dataset, 10 ** 6),
                        adagrad_warmup=a.adagrad_warmup, eval_per_decade=a.eval_per_decade, eval_every=a.eval_every,
                        eval_n=a.eval_n, checkpoint_every=a.checkpoint_every, seed=a.seed, device=device,
                        precision=a.precision, compile=a.compile, **over)
     make_vae(2, a.latent, preset=a.preset, n_hidden=a.hidden or 1)                 # validate the architecture first
-    data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train, n_test=a.n_test,
-                        seed=a.seed, **({'download': True} if a.download else {}))
+    if a.data:                                          # read and checked before anything is written
+        dargs = dict(name=str(Path(a.data).resolve()), likelihood=a.likelihood, test_fraction=a.test_fraction,
+                     n_train=a.n_train, n_test=a.n_test, binarize=a.binarize)
+        data = load_dataset(**dargs)
+    else:
+        dargs = dict(name=a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train, n_test=a.n_test,
+                     seed=a.seed)
+        data = load_dataset(**dargs, **({'download': True} if a.download else {}))
     torch.manual_seed(a.seed)
     model = make_vae(data.x_train.shape[1], a.latent, data.likelihood, preset=a.preset, n_hidden=a.hidden,
-                     dataset=a.dataset)
+                     dataset=a.dataset, sigmoid_mean=decoder_sigmoid_mean(data))
     if a.threads: torch.set_num_threads(a.threads)
     elif device == 'cpu' and sum(p.numel() for p in model.parameters()) < SMALL_MODEL: torch.set_num_threads(1)
     cmd = 'aevb ' + ' '.join(getattr(a, 'argv', None) or [])
@@ -165,15 +187,16 @@ def run_train(a):
           f'lr={cfg.lr}, M={cfg.batch_size}, {cfg.n_samples:,} training samples, {cfg.precision}, '
           f'device={device} -> {out}',
           file=sys.stderr)
-    meta = dict(data_args=dict(name=a.dataset, data_dir=a.data_dir, binarize=a.binarize, n_train=a.n_train,
-                               n_test=a.n_test, seed=a.seed), command=cmd, preset=a.preset)
+    meta = dict(data_args=dargs, command=cmd, preset=a.preset)
     method, history = train_method(a.method, model, data, cfg, out, a, meta)
     if int(os.environ.get('RANK', '0')) != 0: return history, out          # under torchrun only rank 0 reports
     model = method.model.cpu()
     xd = data.x_test if len(data.x_test) else data.x_train
     diag = diagnose(model, xd) if a.method != 'mcem' else None          # MCEM trains no encoder
     label = {'aevb': 'AEVB', 'wake-sleep': 'Wake-Sleep', 'mcem': 'MCEM', 'full-vb': 'full VB'}[a.method]
-    if not a.no_figures: write_figures(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label)
+    if not a.no_figures:
+        write = write_figures if not a.data else write_data_figures            # --data: grids in the data's units
+        write(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label)
     last = history[-1] if history else {}
     units = (method.labels.get('test_bound') or 'lower bound, nats per datapoint')
     summary = dict(command=cmd, wall_time_s=round(time.time() - t0, 1), samples=last.get('samples'),
@@ -198,6 +221,19 @@ def write_figures(model, data, history, out, title=None, label='AEVB'):
         figs.append(plot_reconstructions(model, x, data.image_shape, path=out / 'reconstructions.png'))
     if model.z_dim == 2: figs.append(plot_manifold(model, data.image_shape, n=20, path=out / 'manifold.png'))
     for f in figs: plt.close(f)
+
+# %% ../nbs/19_cli.ipynb #9b80ff56
+def write_data_figures(model, data, history, out, title=None, label='AEVB'):
+    "`write_figures` for `--data` runs: bound.png, then samples, reconstructions, manifold as grids in the data's units."
+    import matplotlib.pyplot as plt
+    out = Path(out)
+    plt.close(plot_bounds({label: history}, path=out / 'bound.png', title=title))
+    tr = use.Trained(model.eval(), data.image_shape, data.info, {}, label.lower())
+    use.save_grid(out / 'samples.png', use.sample(tr, 100), tr)
+    if hasattr(model, 'encoder'):
+        r = use.reconstruct(tr, (data.x_test if len(data.x_test) else data.x_train)[:16])
+        use.save_grid(out / 'reconstructions.png', np.concatenate([r['clean'], r['recon']]), tr, ncol=16)
+    if model.z_dim == 2: use.save_grid(out / 'manifold.png', use.manifold(tr, 20), tr, ncol=20)
 
 # %% ../nbs/19_cli.ipynb #17e39bbc
 def run_evaluate(a):
@@ -244,6 +280,69 @@ def run_evaluate(a):
     if diag: print(format_diagnosis(diag))
     return res
 
+# %% ../nbs/19_cli.ipynb #75f43a10
+def add_use_parsers(sub):
+    "The sub-commands `sample`, `encode`, `reconstruct` and `manifold` (chapter 18a's functions) on `sub`."
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    def common(p, out):
+        p.add_argument('checkpoint', help='checkpoint.pt written by aevb train or aevb reproduce')
+        p.add_argument('--out', default=out, help='output file')
+        p.add_argument('--model', type=nonneg_int, default=0, help='which model of a stacked run')
+        p.add_argument('--device', default='cpu')
+        return p
+    def data(p):
+        p.add_argument('--data', default=None, metavar='PATH', help="points to use (default: the run's own data)")
+        p.add_argument('--split', default='test', choices=['train', 'test'], help='without --data: which split')
+        p.add_argument('--data-dir', default=None, help='folder of the built-in datasets (default: $AEVB_DATA)')
+    s = common(sub.add_parser('sample', help="decoder means (or draws) for z ~ p(z), in the data's units",
+                              formatter_class=fmt), 'samples.png')
+    s.add_argument('-n', type=positive_int, default=64, help='number of samples')
+    s.add_argument('--npy', default=None, help='also save the samples (n x D, data units) as .npy')
+    s.add_argument('--seed', type=nonneg_int, default=0); s.add_argument('--draw', action='store_true',
+                                                                        help='draws x ~ p(x|z) instead of means')
+    e = common(sub.add_parser('encode', help='posterior means and standard deviations of q(z|x)', formatter_class=fmt),
+               'codes.npz')
+    data(e)
+    r = common(sub.add_parser('reconstruct', help='reconstructions; --noise: denoising, errors before and after',
+                              formatter_class=fmt), 'recon.png')
+    data(r)
+    r.add_argument('-n', type=positive_int, default=16, help='images shown in the PNG')
+    r.add_argument('--noise', type=float, default=0.0, help="std of Gaussian noise on the model's scale (0: none)")
+    r.add_argument('--seed', type=nonneg_int, default=0)
+    r.add_argument('--npy', default=None, help='also save clean, noisy, recon (data units) as .npz')
+    m = common(sub.add_parser('manifold', help="Figure 4: decoder means over a 2-D latent grid (N_z = 2)",
+                              formatter_class=fmt), 'manifold.png')
+    m.add_argument('-n', type=positive_int, default=20, help='grid side')
+    m.add_argument('--npy', default=None, help='also save the n*n images (data units) as .npy')
+
+def run_use(a):
+    "`aevb sample|encode|reconstruct|manifold`: load the checkpoint, compute, write `a.out`; returns what was computed."
+    tr = use.load_trained(a.checkpoint, a.model, resolve_device(a.device))
+    out = Path(a.out)
+    if a.command in ('sample', 'manifold'):
+        x = use.sample(tr, a.n, a.seed, a.draw) if a.command == 'sample' else use.manifold(tr, a.n)
+        use.save_grid(out, x, tr, ncol=a.n if a.command == 'manifold' else None)
+        if a.npy: np.save(a.npy, x)
+        print(f'aevb {a.command}: {len(x)} images of shape {tuple(tr.image_shape)} -> {out}')
+        return x
+    x, y = use.read_points(tr, a.data, a.split, a.data_dir)
+    if a.command == 'encode':
+        mu, sigma = use.encode(tr, x)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(out, mu=mu, sigma=sigma, **({} if y is None else {'y': y.numpy()}))
+        print(f'aevb encode: {len(mu)} points -> mu, sigma ({mu.shape[1]} dimensions)'
+              f'{", y" if y is not None else ""} in {out}')
+        return dict(mu=mu, sigma=sigma, y=None if y is None else y.numpy())
+    res = use.reconstruct(tr, x, a.noise, a.seed)
+    k = min(a.n, len(x))
+    rows = [res['clean'][:k]] + ([res['noisy'][:k]] if a.noise else []) + [res['recon'][:k]]
+    use.save_grid(out, np.concatenate(rows), tr, ncol=k)
+    if a.npy: np.savez(a.npy, clean=res['clean'], noisy=res['noisy'], recon=res['recon'])
+    before = f"noisy input {res['error_before']:.4g} (noise {a.noise:g}), " if a.noise else ''
+    print(f"aevb reconstruct: {len(x)} points; RMS error to the clean data, data units: {before}"
+          f"reconstruction {res['error_after']:.4g} -> {out}")
+    return res
+
 # %% ../nbs/19_cli.ipynb #9467c939
 def error_line(e):
     "The one-line message for an anticipated exception `e`."
@@ -269,7 +368,9 @@ def main(argv=None):
     a = build_parser().parse_args(argv)
     a.argv = [x for x in argv if x != '--debug']
     debug = a.debug or os.environ.get('AEVB_DEBUG', '') not in ('', '0')
-    try: res = {'train': run_train, 'evaluate': run_evaluate, 'reproduce': run_reproduce}[a.command](a)
+    cmds = {'train': run_train, 'evaluate': run_evaluate, 'reproduce': run_reproduce, 'sample': run_use,
+            'encode': run_use, 'reconstruct': run_use, 'manifold': run_use}
+    try: res = cmds[a.command](a)
     except Interrupted as e:
         if not console: raise
         print(f'aevb: {resume_hint(a, e)}', file=sys.stderr); sys.exit(e.exit_code)
