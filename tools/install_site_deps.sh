@@ -3,10 +3,12 @@
 #   chromium     the headless browser the test drives over the DevTools protocol (Debian package; skipped when a
 #                Chromium/Chrome is already on PATH, e.g. on GitHub's Ubuntu runners, where `chromium` is a snap stub)
 #   libjs-katex  KaTeX (js, css, auto-render; fonts from fonts-katex), copied into the site: math without any CDN
+#   dataset-fashion-mnist  the Fashion-MNIST IDX files in /usr/share/datasets/fashion-mnist (chapters 05 and 25b read
+#                them; their cells skip where the package is absent)
 # Idempotent and non-interactive; uses sudo only when not root; does nothing when everything is present.
 set -euo pipefail
 have_browser() { command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; }
-PKGS=(libjs-katex fonts-katex)
+PKGS=(libjs-katex fonts-katex dataset-fashion-mnist)
 have_browser || PKGS+=(chromium)
 missing=()
 for p in "${PKGS[@]}"; do
