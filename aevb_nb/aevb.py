@@ -43,7 +43,7 @@ def select_step(method, cfg, n_train):
         if not isinstance(s, str): return s
         reasons.append(s)
     if cfg.step == 'fused':
-        why = '; '.join(reasons) or 'none is registered (import aevb_nb.performance)'
+        why = '; '.join(reasons) or 'no builder is registered in FUSED_STEPS'
         raise ValueError(f"step 'fused' (--step fused) is not available for this run: {why}; "
                          f"use --step auto or --step autograd")
     return None
