@@ -18,7 +18,7 @@ from . import __version__
 # %% ../nbs/19_cli.ipynb #b41b0332
 def _arg(kind, **kw):
     def parse(s):
-        from aevb_nb.loop import check_int, check_float        # the harness's validators, loaded on first use
+        from aevb_nb.config import check_int, check_float        # the harness's validators, loaded on first use
         s = s.strip()
         integer = kind == 'int'
         try: v = int(s) if integer and s.lstrip('+-').isdigit() else float(s)   # integers exact, never via float
@@ -33,7 +33,7 @@ def _arg(kind, **kw):
     return parse
 
 positive_int, nonneg_int = _arg('int'), _arg('int', lo=0)
-seed_int, thread_count = _arg('int', lo=0, hi=2 ** 63 - 1), _arg('int', hi=1024)   # hi: loop.SEED_MAX; threads
+seed_int, thread_count = _arg('int', lo=0, hi=2 ** 63 - 1), _arg('int', hi=1024)   # hi: config.SEED_MAX; threads
 positive_float = _arg('float')
 
 # %% ../nbs/19_cli.ipynb #6b636223
@@ -182,7 +182,8 @@ def run_train(a):
     import torch
     from aevb_nb.data import load_dataset, decoder_sigmoid_mean, DEFAULT_TEST_FRACTION
     from aevb_nb.models import make_vae
-    from aevb_nb.loop import train_config, atomic_write
+    from aevb_nb.config import train_config
+    from aevb_nb.runs import atomic_write
     from aevb_nb.diagnostics import diagnose, format_diagnosis
     if a.data and a.dataset: raise ValueError('--data and --dataset both given: train on one of them')
     if not a.data and (a.likelihood != 'auto' or a.test_fraction is not None):
@@ -296,7 +297,7 @@ def run_data(st, data_dir=None):
     if data_dir: dargs['data_dir'] = data_dir
     dargs.setdefault('name', rec.get('name'))
     from aevb_nb.data import load_dataset
-    from aevb_nb.loop import data_checksum
+    from aevb_nb.runs import data_checksum
     try: data = load_dataset(**dargs)
     except TypeError as e:
         raise ValueError(f'the checkpoint records data arguments this aevb_nb cannot use ({e})') from None
@@ -312,7 +313,8 @@ def run_evaluate(a):
     "`aevb evaluate`: load the checkpoint and its data, compute, print and save the estimate; returns the result dict."
     import torch
     from aevb_nb.elbo import iwae_bound
-    from aevb_nb.loop import load_checkpoint, load_model, block_seed, atomic_write
+    from aevb_nb.runs import load_checkpoint, load_model, atomic_write
+    from aevb_nb.loop import block_seed
     from aevb_nb.aevb import evaluate_bound
     from aevb_nb.marginal import log_marginal_hmc, log_marginal_is
     from aevb_nb.diagnostics import diagnose, format_diagnosis
@@ -457,7 +459,6 @@ def resume_hint(a, e):
 # %% ../nbs/19_cli.ipynb #4d5e8510
 def _command(a):
     from aevb_nb.experiments import run_reproduce
-    if a.command in ('train', 'reproduce'): import aevb_nb.performance   # registers the fused MLP VAE step ('auto')
     if a.command == 'reproduce': resolve_device(a.device)           # one device rule for every command
     cmds = {'train': run_train, 'evaluate': run_evaluate, 'reproduce': run_reproduce, 'sample': run_use,
             'encode': run_use, 'reconstruct': run_use, 'manifold': run_use}
@@ -470,7 +471,8 @@ def main(argv=None):
     console = argv is None
     argv = sys.argv[1:] if console else list(argv)
     a = build_parser(argv).parse_args(argv)                  # --help / --version exit here, before torch loads
-    from aevb_nb.loop import RunLocked, Interrupted
+    from aevb_nb.runs import RunLocked
+    from aevb_nb.loop import Interrupted
     a.argv = [x for x in argv if x != '--debug']
     debug = a.debug or os.environ.get('AEVB_DEBUG', '') not in ('', '0')
     try: res = _command(a)

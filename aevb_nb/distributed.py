@@ -14,9 +14,10 @@ import torch.distributed as dist
 from .elbo import ESTIMATORS
 from .models import PRESETS, make_vae
 from .data import load_dataset
-from .loop import run, seeded, train_config
+from .loop import run, seeded
+from .config import train_config
 from .aevb import AEVB
-from .performance import GivenNoise
+from .elbo import GivenNoise
 
 # %% ../nbs/17_distributed.ipynb #2832cc11
 def shard_slice(M, rank, world):

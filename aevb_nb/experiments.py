@@ -16,11 +16,12 @@ __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', '
 import contextlib, csv, math, os, sys, time, warnings
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
-import numpy as np
 import torch
 from .data import load_dataset, IMAGE_SHAPES, LIKELIHOODS
 from .models import make_vae
-from .loop import train_config, run, load_model, load_checkpoint, write_csv, lock_file
+from .config import train_config
+from .loop import run
+from .runs import load_model, load_checkpoint, write_csv, lock_file
 from .figures import tile_images, manifold_grid
 import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem, aevb_nb.full_vb as full_vb
 

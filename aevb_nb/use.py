@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from .data import IMAGE_SHAPES, check_data, load_dataset, load_path, to_data_units, from_data_units
 from .models import make_vae
-from .loop import load_checkpoint, load_model
+from .runs import load_checkpoint, load_model
 from .figures import manifold_grid
 from .full_vb import FullVB
 from .performance import load_stacked_model

@@ -93,7 +93,7 @@ def timed_train(model, data, cfg):
 
 def bench_paper(data, S, dev):
     "{(step, precision): (samples/s, train bound)} of the paper model, step 'fused' / 'autograd', fp32 / bf16."
-    from aevb_nb.loop import train_config
+    from aevb_nb.config import train_config
     cfg = lambda **kw: train_config('paper', dataset='mnist', n_samples=S, eval_every=S, eval_n=1000, seed=0,
                                     device=str(dev), **kw)
     out = {}
@@ -124,7 +124,7 @@ def bench_peers(data_dir, S, dev, seed=1):
 
 
 def bench_stack(data, S, dev, G=5):
-    from aevb_nb.loop import train_config
+    from aevb_nb.config import train_config
     from aevb_nb.performance import train_many
     cfg = train_config('paper', dataset='mnist', n_samples=S, eval_every=S, eval_n=1000, device=str(dev))
     t_seq, b_seq = 0.0, []
@@ -137,7 +137,7 @@ def bench_stack(data, S, dev, G=5):
 
 
 def bench_ddp(data, S, threads):
-    from aevb_nb.loop import train_config
+    from aevb_nb.config import train_config
     from aevb_nb.distributed import spawn_data_parallel
     spec = dict(dataset='mnist', z_dim=20, model_seed=0,
                 cfg=dict(preset='paper', dataset='mnist', n_samples=S, eval_every=S, eval_n=1000, seed=0))
@@ -158,7 +158,8 @@ def profile_steps(data, dev, n=60, step='autograd'):
     "Per-op self time of `n` paper-model AEVB steps (after 20 warm-up steps) with the `step` given."
     from torch.profiler import profile, ProfilerActivity
     from aevb_nb.aevb import AEVB
-    from aevb_nb.loop import SimpleData, train_config
+    from aevb_nb.loop import SimpleData
+    from aevb_nb.config import train_config
     x = data.x_train.to(dev)
     method = AEVB(paper_vae(0, dev))
     import aevb_nb.performance                          # registers the fused step

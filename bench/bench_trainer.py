@@ -126,7 +126,7 @@ def reference_bound(model, x, seed, batch_size=1000):
 def run_ours(x, n_samples, device, seed, step='auto'):
     from aevb_nb.aevb import train
     import aevb_nb.performance                          # registers the fused step (step='auto' / 'fused')
-    from aevb_nb.loop import train_config
+    from aevb_nb.config import train_config
     from aevb_nb.models import make_vae
     torch.manual_seed(seed)
     model = make_vae(784, 20, 'bernoulli', preset='pytorch-examples').to(device)

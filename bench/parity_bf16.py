@@ -23,7 +23,7 @@ def main(argv=None):
         if (root / 'shared' / 'data').exists(): os.environ.setdefault('AEVB_DATA', str(root / 'shared' / 'data'))
     from aevb_nb.data import load_dataset
     from aevb_nb.models import make_vae
-    from aevb_nb.loop import train_config
+    from aevb_nb.config import train_config
     from aevb_nb.aevb import train
     import aevb_nb.performance                                 # registers the fused step
     data = load_dataset('mnist')

@@ -5,7 +5,9 @@ import numpy as np, torch
 torch.set_num_threads(1)
 from aevb_nb.data import read_idx, Dataset
 from aevb_nb.models import make_vae
-from aevb_nb.loop import train_config, run, load_model
+from aevb_nb.config import train_config
+from aevb_nb.loop import run
+from aevb_nb.runs import load_model
 from aevb_nb.aevb import AEVB, evaluate_bound
 from aevb_nb.experiments import INIT_STD, ADAGRAD_WARMUP, STEPSIZES, select_stepsize
 from aevb_nb.marginal import log_marginal_is
