@@ -254,7 +254,7 @@ def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progres
     xte = None if xte is None or len(xte) == 0 else check_data(xte, lik, x_dim, 'x_test')
     N, M = len(xtr), cfg.batch_size
     if M > N and cfg.sampling == 'epoch': raise ValueError(f'batch_size {M} exceeds the {N} training points')
-    per_step, dynamic = method.samples_per_step(cfg), is_dynamic(data)
+    per_step = method.samples_per_step(cfg)
     n_steps = math.ceil(cfg.n_samples / per_step)
     check_budget(cfg, model, N, xtr.shape[1], n_steps, per_step, dev)
     model.to(dev); dtype = next(model.parameters()).dtype
@@ -266,8 +266,10 @@ def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progres
         if rd is not None:
             if resume: rd.resume_state(man)
             rd.start(resume, force)
-        try: return _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, rd, resume, progress,
-                          meta, getattr(data, 'name', ''))
+        try:
+            r = _Run(method, cfg, dev, SimpleData(xtr, xte), is_dynamic(data), per_step, man, rd, meta)
+            r.restore(resume)
+            return r.train(events, progress, f'{method.name} {getattr(data, "name", "") or ""}'.strip())
         except Interrupted: raise
         except BaseException:
             if rd is not None and rd.state is None: rd.discard_unstarted()   # failed before its first checkpoint
@@ -276,80 +278,107 @@ def run(method, data, cfg=None, out_dir=None, resume=False, force=False, progres
         if rd is not None: rd.unlock()
 
 # %% ../nbs/07_loop.ipynb #42903488
-def _loop(method, cfg, dev, xtr, xte, dynamic, n_steps, per_step, events, man, rd, resume, progress, meta, dname):
-    model, N, M = method.model, len(xtr), cfg.batch_size
-    labels = {**LABELS, **method.labels}
-    extra = dict(config=asdict(cfg), manifest=man, meta=dict(meta or {}))
-    torch.manual_seed(cfg.seed)
-    method.setup(SimpleData(xtr, xte), cfg)
-    step, history, t_train, acc, prev = 0, [], 0.0, {}, 0
-    st = rd.state if rd is not None else None                      # checked against this run by `resume_state`
-    if st is not None:
-        try: method.load_state_dict(st['method'])
-        except (KeyError, RuntimeError, ValueError, TypeError) as e:
-            raise ValueError(f'{rd.ckpt} does not fit this model ({type(e).__name__}); resume with the settings that '
-                             f'wrote it, or start a new run with --force') from None
-        step, history, t_train, prev = st['step'], list(st['history']), st['time'], st['prev']
-        acc = {k: v.to(dev) for k, v in st['acc'].items()}
-        set_rng_state(st['rng'], dev)
-        write_metrics(rd.path, history, labels, extra)               # repair metrics if a kill came between the two
-    elif resume: print(f'resume: no checkpoint in {rd.path if rd else None}, starting from step 0', file=sys.stderr)
-    if rd is not None: rd.write_manifest(man)                        # the readable copy of the checkpoint's record
-    stream = IndexStream(N, M, cfg.seed, cfg.sampling, dev, cfg.chunk_steps)
-    ev_sets = eval_sets(xtr, xte, cfg, dynamic)                      # fixed for the run: built once
-    params = list(model.parameters())
+class _Run:
+    "One run in progress: the method on its device data, the counters a checkpoint saves, and the loop's four steps."
+    def __init__(self, method, cfg, dev, data, dynamic, per_step, man, rd, meta):
+        self.method, self.cfg, self.dev, self.data, self.rd = method, cfg, dev, data, rd
+        self.dynamic, self.per_step, self.labels = dynamic, per_step, {**LABELS, **method.labels}
+        self.extra = dict(config=asdict(cfg), manifest=man, meta=dict(meta or {}))
+        self.step, self.history, self.t_train, self.acc, self.prev = 0, [], 0.0, {}, 0
+        torch.manual_seed(cfg.seed)
+        method.setup(data, cfg)
 
-    def checkpoint():
-        if rd is None: return None
-        save_checkpoint(rd.ckpt, dict(method=method.state_dict(), step=step, samples=step * per_step,
-                                      rng=rng_state(dev), history=history, time=t_train, prev=prev, acc=dict(acc),
-                                      model_config=man['model_config'], **extra))
-        write_metrics(rd.path, history, labels, extra)
-        return rd.ckpt
+    def restore(self, resume):
+        "Continue from the checkpoint that `RunDir.resume_state` checked against this run, if there is one."
+        rd = self.rd
+        st = rd.state if rd is not None else None
+        if st is not None:
+            try: self.method.load_state_dict(st['method'])
+            except (KeyError, RuntimeError, ValueError, TypeError) as e:
+                raise ValueError(f'{rd.ckpt} does not fit this model ({type(e).__name__}); resume with the settings '
+                                 f'that wrote it, or start a new run with --force') from None
+            self.step, self.history, self.t_train, self.prev = st['step'], list(st['history']), st['time'], st['prev']
+            self.acc = {k: v.to(self.dev) for k, v in st['acc'].items()}
+            set_rng_state(st['rng'], self.dev)
+            write_metrics(rd.path, self.history, self.labels, self.extra)   # repair metrics if a kill came between
+        elif resume: print(f'resume: no checkpoint in {rd.path if rd else None}, starting from step 0', file=sys.stderr)
+        if rd is not None: rd.write_manifest(self.extra['manifest'])      # the readable copy of the checkpoint's record
 
-    show = sys.stderr.isatty() if progress is None else progress
-    bar = _progress(show, n_steps * per_step, step * per_step, f'{method.name} {dname or ""}'.strip())
-    t_bar = time.perf_counter()
-    with signal_guard(rd is not None) as flag:
-        try:
-            for ev in (e for e in events if e > step):
-                t0 = time.perf_counter()
-                for i in stream.window(step, ev):                     # (steps, M) indices, on the device
-                    xb = xtr.index_select(0, i) if method.uses_batch else None
-                    if dynamic and xb is not None: xb = torch.bernoulli(xb)   # fresh binarization of the minibatch
-                    for k, v in method.step(xb, i).items():
-                        acc[k] = acc[k] + v.detach().float() if k in acc else v.detach().float()
-                    step += 1
-                    if flag[0]:                                       # SIGTERM / SIGINT: finish this step, save, stop
-                        t_train += time.perf_counter() - t0
-                        raise Interrupted(flag[0], step, checkpoint())
-                    if show and time.perf_counter() - t_bar > 0.5:
-                        bar.update(step * per_step - bar.n); t_bar = time.perf_counter()
-                running = {k: v / (step - prev) for k, v in acc.items()}
-                finite = bool(torch.stack([torch.isfinite(t).all() for t in [*running.values(), *params]]).all())
-                t_train += time.perf_counter() - t0                 # after the sync: device work is counted
-                if not finite:
-                    kept = (f'the last good checkpoint of this run is kept: {rd.ckpt} (step {prev}, {prev * per_step} '
-                            f'samples)' if rd is not None and rd.ckpt.exists() else 'no checkpoint was written yet')
-                    raise FloatingPointError(f'non-finite lower bound or parameters between step {prev} and step '
-                                             f'{step} (training samples {prev * per_step}..{step * per_step}); '
-                                             f'training stopped; {kept}')
-                te = time.perf_counter()
-                with seeded(cfg.seed, dev), torch.no_grad():
-                    ev_vals = method.evaluate(ev_sets, cfg)
-                rec = dict(step=step, samples=step * per_step, **ev_vals, **{k: v.item() for k, v in running.items()})
-                if not all(math.isfinite(v) for v in ev_vals.values() if v is not None):
-                    raise FloatingPointError(f'non-finite evaluation at step {step}: {ev_vals}')
-                rec['time'], rec['eval_time'] = t_train, time.perf_counter() - te
-                history.append(rec)
-                acc, prev = {}, step
-                checkpoint()
-                if flag[0]: raise Interrupted(flag[0], step, rd.ckpt if rd else None)   # during the evaluation
-                bar.update(step * per_step - bar.n)
-                bar.set_postfix_str(', '.join(f'{k} {v:.2f}' for k, v in ev_vals.items() if v is not None))
-        finally:
-            bar.close()
-    return history
+    def checkpoint(self):
+        "Save everything needed to continue exactly (atomically), then the metrics files; returns the path or None."
+        if self.rd is None: return None
+        save_checkpoint(self.rd.ckpt, dict(method=self.method.state_dict(), step=self.step,
+                                           samples=self.step * self.per_step, rng=rng_state(self.dev),
+                                           history=self.history, time=self.t_train, prev=self.prev, acc=dict(self.acc),
+                                           model_config=self.extra['manifest']['model_config'], **self.extra))
+        write_metrics(self.rd.path, self.history, self.labels, self.extra)
+        return self.rd.ckpt
+
+    def train_to(self, ev, stream, flag, tick):
+        "Steps up to step `ev` (no host sync); on SIGTERM / SIGINT finish the step, save and raise `Interrupted`."
+        m, xtr, t0 = self.method, self.data.x_train, time.perf_counter()
+        for i in stream.window(self.step, ev):                        # (steps, M) indices, on the device
+            xb = xtr.index_select(0, i) if m.uses_batch else None
+            if self.dynamic and xb is not None: xb = torch.bernoulli(xb)   # fresh binarization of the minibatch
+            for k, v in m.step(xb, i).items():
+                self.acc[k] = self.acc[k] + v.detach().float() if k in self.acc else v.detach().float()
+            self.step += 1
+            if flag[0]:
+                self.t_train += time.perf_counter() - t0
+                raise Interrupted(flag[0], self.step, self.checkpoint())
+            tick()
+        return t0
+
+    def running(self, t0):
+        "The running means since the last row, after the one sync that checks them and the parameters are finite."
+        running = {k: v / (self.step - self.prev) for k, v in self.acc.items()}
+        params = list(self.method.model.parameters())
+        finite = bool(torch.stack([torch.isfinite(t).all() for t in [*running.values(), *params]]).all())
+        self.t_train += time.perf_counter() - t0                      # after the sync: device work is counted
+        if not finite:
+            rd, prev, per = self.rd, self.prev, self.per_step
+            kept = (f'the last good checkpoint of this run is kept: {rd.ckpt} (step {prev}, {prev * per} samples)'
+                    if rd is not None and rd.ckpt.exists() else 'no checkpoint was written yet')
+            raise FloatingPointError(f'non-finite lower bound or parameters between step {prev} and step {self.step} '
+                                     f'(training samples {prev * per}..{self.step * per}); training stopped; {kept}')
+        return running
+
+    def evaluate(self, running, ev_sets):
+        "Evaluate (seeded), append the history row, reset the running sums; returns the evaluation."
+        te = time.perf_counter()
+        with seeded(self.cfg.seed, self.dev), torch.no_grad():
+            ev_vals = self.method.evaluate(ev_sets, self.cfg)
+        rec = dict(step=self.step, samples=self.step * self.per_step, **ev_vals,
+                   **{k: v.item() for k, v in running.items()})
+        if not all(math.isfinite(v) for v in ev_vals.values() if v is not None):
+            raise FloatingPointError(f'non-finite evaluation at step {self.step}: {ev_vals}')
+        rec['time'], rec['eval_time'] = self.t_train, time.perf_counter() - te
+        self.history.append(rec)
+        self.acc, self.prev = {}, self.step
+        return ev_vals
+
+    def train(self, events, progress, desc):
+        "The loop: train to each event, check, evaluate, checkpoint; returns the history."
+        cfg, d = self.cfg, self.data
+        stream = IndexStream(len(d.x_train), cfg.batch_size, cfg.seed, cfg.sampling, self.dev, cfg.chunk_steps)
+        ev_sets = eval_sets(d.x_train, d.x_test, cfg, self.dynamic)        # fixed for the run: built once
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = _progress(show, events[-1] * self.per_step if events else 0, self.step * self.per_step, desc)
+        t_bar = [time.perf_counter()]
+        def tick():
+            if show and time.perf_counter() - t_bar[0] > 0.5:
+                bar.update(self.step * self.per_step - bar.n); t_bar[0] = time.perf_counter()
+        with signal_guard(self.rd is not None) as flag:
+            try:
+                for ev in (e for e in events if e > self.step):
+                    ev_vals = self.evaluate(self.running(self.train_to(ev, stream, flag, tick)), ev_sets)
+                    self.checkpoint()
+                    if flag[0]: raise Interrupted(flag[0], self.step, self.rd.ckpt if self.rd else None)
+                    bar.update(self.step * self.per_step - bar.n)
+                    bar.set_postfix_str(', '.join(f'{k} {v:.2f}' for k, v in ev_vals.items() if v is not None))
+            finally:
+                bar.close()
+        return self.history
 
 # %% ../nbs/07_loop.ipynb #fe35642a
 class SimpleData:
