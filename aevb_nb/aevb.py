@@ -56,7 +56,7 @@ def select_step(method, cfg, n_train):
 # %% ../nbs/08_aevb.ipynb #340b3e39
 class AEVB(Method):
     "Algorithm 1 (a `loop.Method`): gradient ascent on the minibatch bound plus $\\frac MN\\log p(\\theta)$."
-    name = 'aevb'
+    name, label = 'aevb', 'AEVB'
     labels = {'running_bound': 'mean of the minibatch lower bounds since the previous row (training estimator), '
                                'nats per datapoint'}
 

@@ -4,26 +4,24 @@
 
 # %% auto #0
 __all__ = ['INIT_STD', 'ADAGRAD_WARMUP', 'STEPSIZES', 'METHOD_NAMES', 'GRIDS', 'FIG_METHODS', 'FIGURE_SAMPLES', 'MARGINAL_HMC',
-           'MARGINAL_EVAL_N', 'METHODS', 'SELECTION_SEEDS', 'HISTORY_COLUMNS', 'STEPSIZE_COLUMNS', 'RULE', 'THROUGHPUT',
-           'STEP_LATENCY', 'X_DIM', 'EVAL_POINTS', 'MARGINAL_COST', 'STYLE', 'DATA_LABEL', 'Curve', 'grid',
-           'method_class', 'method_for', 'select_stepsize', 'selection_seeds', 'select_stepsize_seeds', 'format_scores',
-           'curve_setup', 'read_csv', 'record_curve', 'print_table', 'protocol_key', 'read_stepsizes',
-           'record_stepsize', 'select_curve_stepsize', 'curve_done', 'model_done', 'largest_done', 'run_curve',
-           'estimate_seconds', 'print_grid', 'plot_curves', 'plot_images', 'check_claims', 'print_claims',
-           'recorded_stepsizes', 'reproduce', 'add_reproduce_parser', 'run_reproduce']
+           'MARGINAL_EVAL_N', 'MARGINAL', 'SELECTION_SEEDS', 'HISTORY_COLUMNS', 'STEPSIZE_COLUMNS', 'RULE', 'Curve',
+           'grid', 'MarginalEvaluation', 'AEVBMarginal', 'WakeSleepMarginal', 'MCEMMarginal', 'method_for',
+           'select_stepsize', 'selection_seeds', 'select_stepsize_seeds', 'format_scores', 'curve_setup', 'read_csv',
+           'record_curve', 'print_table', 'protocol_key', 'read_stepsizes', 'record_stepsize', 'select_curve_stepsize',
+           'curve_done', 'model_done', 'largest_done', 'run_curve']
 
 # %% ../nbs/18_experiments.ipynb #72913b1a
-import contextlib, csv, math, os, sys, time, warnings
+import contextlib, csv, math, os, time, warnings
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
-from .data import load_dataset, IMAGE_SHAPES, LIKELIHOODS
+from .data import load_dataset
 from .models import make_vae
 from .config import train_config
 from .loop import run
-from .runs import load_model, load_checkpoint, write_csv, lock_file
-from .figures import tile_images, manifold_grid
-import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem, aevb_nb.full_vb as full_vb
+from .runs import write_csv, lock_file
+import aevb_nb.aevb as aevb, aevb_nb.wake_sleep as wake_sleep, aevb_nb.mcem as mcem
+from .methods import method_class
 
 # %% ../nbs/18_experiments.ipynb #a37299f0
 INIT_STD = 0.1                 # N(0, 0.01) read as variance 0.01; see the introduction
@@ -84,23 +82,21 @@ def grid(figure, n_samples=None, panels=None, methods=None):
 MARGINAL_HMC = dict(n_samples=50, n_leapfrog=4)   # Appendix D: 50 HMC samples of 4 leapfrog steps per point
 MARGINAL_EVAL_N = 1000                            # Figure 3: the first 1000 training and 1000 test points
 
-METHODS = {'aevb': aevb.AEVB, 'wake-sleep': wake_sleep.WakeSleep, 'mcem': mcem.MCEM, 'full-vb': full_vb.Algorithm2}
+class MarginalEvaluation:
+    "Mixin: evaluate by Appendix D's log p(x) estimate on each evaluation set instead of the method's own bound."
+    def evaluate(self, sets, cfg):
+        return {f'{k}_bound': mcem.evaluate_marginal(self.model, x, cfg.seed, **MARGINAL_HMC) for k, x in sets.items()}
 
-def method_class(name):
-    "The `loop.Method` class of a figure's method `name` ('aevb', 'wake-sleep', 'mcem'), from `METHODS`."
-    if name not in METHOD_NAMES: raise ValueError(f'method must be one of {METHOD_NAMES}, got {name!r}')
-    return METHODS[name]
+class AEVBMarginal(MarginalEvaluation, aevb.AEVB): "AEVB evaluated as in Figure 3."
+class WakeSleepMarginal(MarginalEvaluation, wake_sleep.WakeSleep): "Wake-sleep evaluated as in Figure 3."
+class MCEMMarginal(MarginalEvaluation, mcem.MCEM): "MCEM evaluated as in Figure 3."
+MARGINAL = {c.name: c for c in (AEVBMarginal, WakeSleepMarginal, MCEMMarginal)}
 
 # %% ../nbs/18_experiments.ipynb #5dbe6bb3
-def _marginal_evaluate(self, sets, cfg):
-    "Appendix D log p(x) on each evaluation set (a Figure 3 evaluation)."
-    return {f'{k}_bound': mcem.evaluate_marginal(self.model, x, cfg.seed, **MARGINAL_HMC) for k, x in sets.items()}
-
 def method_for(curve):
-    "The method class that trains `curve`; for `metric='marginal'` a subclass evaluating Appendix D's estimate."
-    cls = method_class(curve.method)
-    if curve.metric == 'bound': return cls
-    return type(cls.__name__ + 'Marginal', (cls,), {'evaluate': _marginal_evaluate})
+    "The method class that trains `curve`: the registered one, or for `metric='marginal'` its Figure 3 variant."
+    cls = method_class(curve.method, METHOD_NAMES)
+    return cls if curve.metric == 'bound' else MARGINAL[curve.method]
 
 # %% ../nbs/18_experiments.ipynb #7bb78a17
 def select_stepsize(make_method, data, cfg, stepsizes=STEPSIZES, n_samples=20_000):
@@ -328,288 +324,3 @@ def run_curve(curve, out='results', work_dir='runs/reproduce', device='auto', da
         record_curve(curve, hist, out, dict(lr=lr, lr_scores=scores, test_kl=_round(kl), split=data.info.get('split'),
                                             n_train_used=len(data.x_train), wall_s=_round(time.perf_counter() - t0)))
     return read_csv(out / curve.figure / f'{curve.key}.csv')
-
-# %% ../nbs/18_experiments.ipynb #2c050b3f
-THROUGHPUT = {'cpu': 3.3e10, 'cuda': 5e12}     # FLOP/s of one training process: one AVX2 core measured 25-35 here
-def _kind(device):
-    return ('cuda' if torch.cuda.is_available() else 'cpu') if device == 'auto' else torch.device(device).type
-STEP_LATENCY = {'cpu': 1.5e-3, 'cuda': 1.5e-3}   # seconds per step beyond the FLOPs
-X_DIM = {k: math.prod(v) for k, v in IMAGE_SHAPES.items()}
-EVAL_POINTS = {'mnist': 2000, 'frey': 1965}
-MARGINAL_COST = 3000   # Appendix D per point, in forward passes: 6 s for 2x100 points measured (N_z=3, 100 hidden)
-
-def estimate_seconds(curve, device='cpu', lr_samples=20_000):
-    "Rough seconds to run `curve` on `device` ('cpu' or 'cuda'): training, stepsize selection and evaluations."
-    kind = _kind(device)
-    D, H, Z = X_DIM[curve.dataset], curve.n_hidden, curve.n_z
-    heads = 2 if LIKELIHOODS[curve.dataset] == 'gaussian' else 1      # Gaussian decoder: mean and variance
-    dec = Z * H + H + heads * (H * D + D)
-    enc = D * H + H + 2 * (H * Z + Z)
-    per_sample = {'aevb': 6 * (enc + dec), 'wake-sleep': 9 * (enc + dec),                # wake-sleep: + its sleep phase
-                  'mcem': 6 * dec * 16 / 5}[curve.method]
-    steps = (curve.n_samples + SELECTION_SEEDS * len(STEPSIZES) * lr_samples) / 100
-    train = steps * (STEP_LATENCY[kind] + 100 * per_sample / THROUGHPUT[kind])
-    n_evals = 5 * max(1.0, math.log10(curve.n_samples / 100)) + 1
-    pts = 2000 if curve.metric == 'marginal' else EVAL_POINTS[curve.dataset]
-    ev = n_evals * pts * 2 * (enc + dec) * (MARGINAL_COST if curve.metric == 'marginal' else 1) / THROUGHPUT[kind]
-    return train + ev
-
-# %% ../nbs/18_experiments.ipynb #2dbfc2bf
-def _fmt_s(s): return f'{s:.0f} s' if s < 120 else (f'{s / 60:.0f} min' if s < 7200 else f'{s / 3600:.1f} h')
-
-def _lr_col(stepsizes, c):
-    if stepsizes is None: return ''
-    lr = stepsizes.get(c.key)
-    return f"  {'select' if lr is None else f'{lr:g} recorded'}"
-
-def print_grid(curves, device='auto', out='results', file=None, jobs=1, work_dir=None, stepsizes=None):
-    """Print the curves (one line each: panel, method, samples, status, estimated time) and the total estimate.
-
-    Status: `done` (its results are in `out`), `trained` (not in `out`, but its trained model is in `work_dir`, e.g. a
-    Figure 2 model that Figure 5 reuses: running it only records it) or `to run`. With `stepsizes` (`{key: lr or None}`)
-    a last column says which stepsize each curve trains with: the recorded one, or `select` (the rule runs first)."""
-    file = file or sys.stdout
-    kind = _kind(device)
-    total = 0.0
-    print(f"{'figure':6} {'dataset':7} {'N_z':>4} {'hidden':>6} {'N_train':>7} {'method':10} {'samples':>9} "
-          f"{'status':8} {'estimate':>9}" + ('  stepsize' if stepsizes is not None else ''), file=file)
-    for c in curves:
-        status = ('done' if curve_done(c, out) else
-                  'trained' if work_dir is not None and model_done(c, work_dir) else 'to run')
-        s = estimate_seconds(c, kind) if status == 'to run' else 0.0; total += s
-        print(f"{c.figure:6} {c.dataset:7} {c.n_z:4d} {c.n_hidden:6d} {c.n_train or 'all':>7} {c.method:10} "
-              f"{c.n_samples:9.0e} {status:8} {_fmt_s(s):>9}" + _lr_col(stepsizes, c), file=file)
-    par = f'; with {jobs} jobs on {jobs} cores about {_fmt_s(total / jobs)}' if jobs > 1 else ''
-    print(f'{len(curves)} curves; estimated time on {kind}: {_fmt_s(total)} in one process{par} '
-          f'(rough: FLOPs / measured throughput)', file=file)
-    if stepsizes is not None:
-        n = sum(v is not None for v in stepsizes.values())
-        print(f'stepsizes: {n} recorded (reused), {len(stepsizes) - n} to select with select_stepsize_seeds', file=file)
-    return total
-
-# %% ../nbs/18_experiments.ipynb #c1f50c43
-STYLE = {'aevb': ('tab:red', 'AEVB'), 'wake-sleep': ('tab:green', 'Wake-Sleep'), 'mcem': ('tab:blue', 'MCEM')}
-DATA_LABEL = {'mnist': 'MNIST', 'frey': 'Frey Face'}
-
-def _panel_title(ds, head, rows):
-    n = max(int(r['samples']) for r in rows) if rows else 0
-    split = ''
-    if ds == 'mnist': split = ', test-only split' if any(r.get('split') == 'test-only' for r in rows) else ''
-    return f"{DATA_LABEL.get(ds, ds)}, {head}\n{n:.0e} samples/curve{split}".replace('+0', '')
-
-def plot_curves(figure, out='results', curves=None, x_from=1e5):
-    "Figure 2 or 3 from the results CSVs in `<out>/<figure>/`: one panel per N_z (fig2) or per N_train (fig3)."
-    import matplotlib.pyplot as plt
-    curves = curves or grid(figure)
-    ip = Path(out) / figure / 'curves.csv'
-    idx = {r['key']: r for r in (read_csv(ip) if ip.exists() else [])}
-    pk = (lambda c: (c.dataset, c.n_train)) if figure == 'fig3' else (lambda c: (c.dataset, c.n_z))
-    xscale = 1e6 if figure == 'fig3' else 1                  # fig3's x-axis in millions of samples (linear)
-    panels = list(dict.fromkeys(pk(c) for c in curves))
-    rows_ds = sorted(dict.fromkeys(p[0] for p in panels), key=lambda d: (d != 'mnist', d))   # MNIST on top
-    ncol = max(sum(p[0] == d for p in panels) for d in rows_ds)
-    fig, axs = plt.subplots(len(rows_ds), ncol, figsize=(3.2 * ncol, 2.9 * len(rows_ds)), squeeze=False)
-    for a in axs.flat: a.set_visible(False)
-    for p in panels:
-        r, c = rows_ds.index(p[0]), [q for q in panels if q[0] == p[0]].index(p)
-        ax = axs[r, c]; ax.set_visible(True)
-        used = []
-        for cv in (cv for cv in curves if pk(cv) == p):
-            f = Path(out) / figure / f'{cv.key}.csv'
-            if not f.exists(): continue
-            h = read_csv(f); used.append(idx.get(cv.key, {}) | {'samples': h[-1]['samples']})
-            col, lab = STYLE[cv.method]
-            xs = [r_['samples'] / xscale for r_ in h]
-            ax.plot(xs, [r_['train_bound'] for r_ in h], '-', color=col, lw=1.2, label=f'{lab} (train)')
-            ax.plot(xs, [r_['test_bound'] for r_ in h], '--', color=col, lw=1.2, label=f'{lab} (test)')
-        head = (f"$N_{{train}}$ = {p[1] or 'all'}" if figure == 'fig3' else f'$N_z$ = {p[1]}')
-        ax.set_title(_panel_title(p[0], head, used), fontsize=8.5)
-        if figure == 'fig3':
-            ax.set_xlabel('training samples evaluated (millions)', fontsize=8)
-            ax.set_ylabel('marginal log-likelihood', fontsize=8)
-        else:
-            ax.set_xscale('log'); ax.set_xlabel('training samples evaluated', fontsize=8)
-            if used and max(u['samples'] for u in used) > x_from: ax.set_xlim(left=x_from)
-            ax.set_ylabel(r'$\mathcal{L}$', fontsize=9)
-        ax.tick_params(labelsize=7)
-        x0 = x_from if figure == 'fig3' else ax.get_xlim()[0] * xscale
-        shown = lambda x_: x_ * xscale >= x0                         # the y-range from the points shown
-        lo = [y for ln in ax.get_lines() for x_, y in zip(*ln.get_data()) if shown(x_)]
-        if lo: ax.set_ylim(min(lo) - 0.05 * (max(lo) - min(lo) + 1), max(lo) + 0.05 * (max(lo) - min(lo) + 1))
-    leg = {l: h for a in axs.flat if a.get_visible() for h, l in zip(*a.get_legend_handles_labels())}   # all methods
-    h_, l_ = list(leg.values()), list(leg)
-    nl = len(l_) if ncol > 2 else 2
-    if h_: fig.legend(h_, l_, loc='lower center', ncol=nl, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.03 * math.ceil(len(l_) / max(nl, 1)) + 0.02, 1, 1))
-    return fig
-
-# %% ../nbs/18_experiments.ipynb #24b33112
-@torch.no_grad()
-def plot_images(figure, work_dir='runs/reproduce', curves=None, n=20, seed=0, datasets=None):
-    "Figure 4 (`n`x`n` manifolds) or 5 (10x10 prior samples) from the checkpoints in `work_dir`."
-    import matplotlib.pyplot as plt
-    curves = [c for c in (curves or grid(figure)) if (Path(work_dir) / c.key / 'checkpoint.pt').exists()]
-    if not curves: raise ValueError(f'no trained model of {figure} in {work_dir}; run reproduce({figure!r}) first')
-    w, h = (6, 6.6) if figure == 'fig4' else (3.3, 3.7)                     # Figure 4 at full resolution: 20x20 images
-    fig, axs = plt.subplots(1, len(curves), figsize=(w * len(curves), h), squeeze=False)
-    for ax, c in zip(axs[0], curves):
-        st = load_checkpoint(Path(work_dir) / c.key / 'checkpoint.pt')
-        model = load_model(st).eval()
-        if figure == 'fig4': z = manifold_grid(n)
-        else: z = torch.randn(100, c.n_z, generator=torch.Generator().manual_seed(seed))
-        shape = datasets[c.dataset].image_shape if c.dataset in (datasets or {}) else IMAGE_SHAPES[c.dataset]
-        img = tile_images(model.decode(z), shape, ncol=n if figure == 'fig4' else 10, pad=1)
-        ax.imshow(img, cmap='gray', vmin=0, vmax=1, interpolation='nearest'); ax.set_axis_off()
-        ax.set_title(f"{'(a) ' if figure == 'fig4' and c.dataset == 'frey' else '(b) ' if figure == 'fig4' else ''}"
-                     f"{DATA_LABEL[c.dataset]}, $N_z$ = {c.n_z}, AEVB, {st['samples']:.0e} samples".replace('+0', ''),
-                     fontsize=9)
-    fig.tight_layout()
-    return fig
-
-# %% ../nbs/18_experiments.ipynb #b8de6a4e
-def _hist(out, figure, c):
-    p = Path(out) / figure / f'{c.key}.csv'
-    return read_csv(p) if p.exists() else None
-
-def check_claims(figure, out='results', curves=None, from_samples=1e5, gap_tol=5.0):
-    "The paper's claims for `figure` measured on the results: a list of `dict(panel, claim, measured, holds)`."
-    curves, res = curves or grid(figure), []
-    if figure not in ('fig2', 'fig3'): return res
-    pk = (lambda c: (c.dataset, c.n_train)) if figure == 'fig3' else (lambda c: (c.dataset, c.n_z))
-    for p in dict.fromkeys(pk(c) for c in curves):
-        hs = {c.method: _hist(out, figure, c) for c in curves if pk(c) == p}
-        name = f"{DATA_LABEL.get(p[0], p[0])} " + (f"N_train={p[1] or 'all'}" if figure == 'fig3' else f'N_z={p[1]}')
-        a, w = hs.get('aevb'), hs.get('wake-sleep')
-        if a and w:
-            wt = {r['samples']: r['test_bound'] for r in w}
-            pairs = [(r['samples'], r['test_bound'] - wt[r['samples']]) for r in a
-                     if r['samples'] in wt and r['samples'] >= from_samples]
-            holds = all(d > 0 for _, d in pairs) if pairs else None
-            meas = (f'AEVB - WS test: min {min(d for _, d in pairs):+.1f}, last {pairs[-1][1]:+.1f} nats over '
-                    f'{len(pairs)} evaluations' if pairs else f'no common evaluation from {from_samples:.0e} samples')
-            res.append(dict(panel=name, measured=meas, holds=holds,
-                            claim=f'AEVB test above wake-sleep test at every evaluation from {from_samples:.0e}'))
-        m = hs.get('mcem')
-        if figure == 'fig3' and a and m:
-            d, dt = a[-1]['test_bound'] - m[-1]['test_bound'], a[-1]['train_bound'] - m[-1]['train_bound']
-            res.append(dict(panel=name, claim='AEVB test marginal likelihood at least MCEM\'s at the last checkpoint',
-                            measured=f'AEVB - MCEM test: {d:+.1f} nats (train: {dt:+.1f})', holds=d >= 0))
-    if figure == 'fig2':                                     # gaps compared only between runs of one length
-        for ds, n in dict.fromkeys((c.dataset, c.n_samples) for c in curves):
-            gaps = {}
-            for c in curves:
-                h = _hist(out, figure, c) if (c.dataset, c.n_samples, c.method) == (ds, n, 'aevb') else None
-                if h: gaps[c.n_z] = h[-1]['train_bound'] - h[-1]['test_bound']
-            if len(gaps) < 2: continue
-            holds = gaps[max(gaps)] <= gaps[min(gaps)] + gap_tol
-            meas = ', '.join(f'N_z={k}: {v:.1f}' for k, v in sorted(gaps.items()))
-            res.append(dict(panel=f'{DATA_LABEL.get(ds, ds)}, {n:.0e}'.replace('+0', ''), measured=meas, holds=holds,
-                            claim=f'AEVB train-test gap: largest N_z at most {gap_tol:g} nats above smallest N_z'))
-    return res
-
-# %% ../nbs/18_experiments.ipynb #4ee24fd5
-def print_claims(claims, file=None):
-    "Print the claims as a table: holds (yes / NO / n/a), panel, claim, measured."
-    for c in claims:
-        mark = {True: 'yes', False: 'NO', None: 'n/a'}[c['holds']]
-        print(f"{mark:4} {c['panel']:22} {c['claim']}: {c['measured']}", file=file or sys.stdout)
-
-# %% ../nbs/18_experiments.ipynb #aa6e46d0
-def _curve_job(threads, args):
-    "One curve in a worker process of `reproduce(jobs=...)`: `threads` intra-op threads, then `run_curve(*args)`."
-    torch.set_num_threads(threads)
-    return run_curve(*args)
-
-def recorded_stepsizes(figure, out='results', path=None):
-    "`{protocol_key: lr}` recorded in `path`, else in `<out>/<figure>/stepsize.csv` if present (else `{}`)."
-    p = Path(out) / figure / 'stepsize.csv' if path is None else Path(path)
-    if not p.exists():
-        if path is None: return {}
-        raise ValueError(f'--stepsizes {p}: no such file; give a stepsize.csv of results/<figure>/ or omit the option')
-    return read_stepsizes(p)
-
-def reproduce(figure, out='results', n_samples=None, device='auto', dry_run=False, work_dir='runs/reproduce',
-              data_dir=None, panels=None, methods=None, datasets=None, progress=None, lr_samples=20_000, plot=True,
-              evals_per_decade=5, eval_n=None, jobs=1, reselect=False, stepsizes=None):
-    """Run `figure`'s grid ('fig2'..'fig5') into `out`, `jobs` curves at once; returns `dict(curves, histories, ...)`.
-    Each curve trains with its recorded stepsize (`recorded_stepsizes(figure, out, stepsizes)`), or with `reselect`
-    (or where none is recorded) the one `select_stepsize_seeds` chooses, then recorded."""
-    if not (isinstance(jobs, int) and jobs >= 1): raise ValueError(f'jobs must be a whole number >= 1, got {jobs!r}')
-    curves = grid(figure, n_samples, panels, methods)
-    lrs = {} if reselect else recorded_stepsizes(figure, out, stepsizes)
-    lr_of = lambda c: lrs.get(protocol_key(c))
-    if dry_run:
-        print_grid(curves, device, out, jobs=jobs, work_dir=work_dir, stepsizes={c.key: lr_of(c) for c in curves})
-        return dict(curves=curves, histories={}, claims=[], fig=None)
-    args = lambda c: (c, out, work_dir, device, data_dir, datasets, progress if jobs == 1 else False, lr_samples,
-                      evals_per_decade, eval_n, lr_of(c), reselect)
-    hist = {}
-    if jobs == 1:
-        for i, c in enumerate(curves):
-            print(f'[{i + 1}/{len(curves)}] {figure} {c.key}', file=sys.stderr)
-            hist[c.key] = run_curve(*args(c))
-    else:                                # curves of different shapes at once: one process each, the cores shared
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-        threads = max(1, torch.get_num_threads() // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn')) as ex:
-            futures = [ex.submit(_curve_job, threads, args(c)) for c in curves]
-            for i, (c, f) in enumerate(zip(curves, futures)):
-                hist[c.key] = f.result()
-                print(f'[{i + 1}/{len(curves)}] {figure} {c.key} done', file=sys.stderr)
-    claims = check_claims(figure, out, curves)
-    fig = None
-    if plot and figure in ('fig2', 'fig3'): fig = plot_curves(figure, out, curves)
-    elif plot: fig = plot_images(figure, work_dir, curves, datasets=datasets)
-    return dict(curves=curves, histories=hist, claims=claims, fig=fig)
-
-# %% ../nbs/18_experiments.ipynb #ed0f62c3
-def _n_samples(s):
-    v = float(s)
-    if not math.isfinite(v) or v < 100 or v != int(v):
-        raise ValueError(f'--n-samples must be a whole number >= 100 (e.g. 1e7), got {s!r}')
-    return int(v)
-
-def add_reproduce_parser(subparsers):
-    "Add the `reproduce` subcommand to an argparse `subparsers` object; returns its parser."
-    p = subparsers.add_parser(
-        'reproduce', help="run one of the paper's Figures 2-5 (its whole grid, resumably) and draw it",
-        description="Run the grid of Figure 2, 3, 4 or 5 with the paper's protocol, curve by curve (resumable), "
-                    "write each curve's history as a CSV and draw the figure.")
-    p.add_argument('figure', choices=sorted(GRIDS), help='which figure')
-    p.add_argument('--n-samples', type=_n_samples, default=None,
-                   help='training samples evaluated per curve (default: 1e7)')
-    p.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda'")
-    p.add_argument('--dry-run', action='store_true', help='print the grid and the estimated time; train nothing')
-    p.add_argument('--out', default='results', help='folder for the results CSVs (default: results)')
-    p.add_argument('--work-dir', default='runs/reproduce',
-                   help='folder for run folders and checkpoints (default: runs/reproduce)')
-    p.add_argument('--data-dir', default=None, help='folder with the raw data files (default: $AEVB_DATA)')
-    p.add_argument('--panels', type=int, nargs='+', default=None, help='only these N_z (fig3: N_train, 0 = all)')
-    p.add_argument('--methods', nargs='+', choices=METHOD_NAMES, default=None, help='only these methods')
-    p.add_argument('--eval-n', type=int, default=None,
-                   help='evaluate on the first EVAL_N points of each set (default: 1000 for MNIST and fig3, all Frey)')
-    p.add_argument('--evals-per-decade', type=int, default=5,
-                   help='evaluations per decade of training samples (default: 5)')
-    p.add_argument('--jobs', type=int, default=1,
-                   help='curves trained at once, one worker process each (default 1; on a CPU, one per core)')
-    p.add_argument('--reselect-stepsize', action='store_true',
-                   help='choose each stepsize again (select_stepsize_seeds) instead of reusing the recorded one')
-    p.add_argument('--stepsizes', default=None, metavar='FILE',
-                   help='stepsize record to reuse (default: OUT/FIGURE/stepsize.csv when present)')
-    p.set_defaults(func=run_reproduce)
-    return p
-
-# %% ../nbs/18_experiments.ipynb #22359d3e
-def run_reproduce(args):
-    "Run `aevb reproduce` from parsed `args`; returns the exit code (0)."
-    r = reproduce(args.figure, out=args.out, n_samples=args.n_samples, device=args.device, dry_run=args.dry_run,
-                  work_dir=args.work_dir, data_dir=args.data_dir, panels=args.panels, methods=args.methods,
-                  eval_n=args.eval_n, evals_per_decade=args.evals_per_decade, jobs=args.jobs,
-                  reselect=args.reselect_stepsize, stepsizes=args.stepsizes)
-    if args.dry_run: return 0
-    if r['fig'] is not None:
-        p = Path(args.out) / args.figure / f'{args.figure}.png'
-        r['fig'].savefig(p, dpi=150, bbox_inches='tight'); print(f'figure: {p}')
-    print_claims(r['claims'])
-    return 0

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 from .densities import kl_gaussian
-from .models import VAE, decoder_log_likelihood   # eq. 11/12 of a decoder output (04_models)
+from .models import VAE, decoder_log_likelihood, make_vae   # eq. 11/12 of a decoder output (04_models)
 from .optim import make_optimizer
 from .loop import Method
 from .aevb import evaluate_bound
@@ -106,7 +106,7 @@ def evaluate_full_vb(model, x, N=None, batch_size=500):
 # %% ../nbs/14_full_vb.ipynb #1215b7ba
 class Algorithm2(Method):
     r"Full VB (Appendix F, Algorithm 2) as a `loop.Method`: ascend $\frac1L\sum_l f_\phi$ (eq. 24) on $L=M$ datapoints."
-    name = 'full-vb'
+    name, label = 'full-vb', 'full VB'
     labels = {'train_bound': 'L(phi; X) / N on the training set (eq. 24, theta-KL included), nats per datapoint',
               'test_bound': 'E_q(theta) L(theta, phi; x) on the test set, nats per datapoint',
               'train_expected': 'E_q(theta) L(theta, phi; x) on the training set, nats per datapoint',
@@ -114,6 +114,18 @@ class Algorithm2(Method):
               'test_at_mean': 'L(mu_theta, phi; x) on the test set (estimator B), nats per datapoint',
               'kl_theta': 'KL(q(theta) || p(theta)) / N, nats per datapoint',
               'running_bound': 'mean of the minibatch estimates of L(phi; X) / N since the previous row'}
+
+    @classmethod
+    def for_vae(cls, vae):
+        "Full VB over a `make_vae` model: `FullVB.from_vae(vae)`, with $q(\\theta)$ around its decoder's weights."
+        return cls(FullVB.from_vae(vae))
+
+    @classmethod
+    def rebuild(cls, st, device='cpu'):
+        "The `FullVB` model of a checkpoint, $q(\\theta)$ whole (`runs.load_model` gives the VAE at its mean)."
+        model = FullVB.from_vae(make_vae(**st['model_config']))
+        model.load_state_dict(st['method']['model'])
+        return model.to(device)
 
     def setup(self, data, cfg):
         self.N, self.opt = len(data.x_train), make_optimizer(self.model, cfg)

@@ -14,7 +14,7 @@ import torch
 from .models import free_memory
 from .data import check_data
 from .config import as_config
-from .runs import LABELS, RunDir, manifest, save_checkpoint, write_metrics
+from .runs import LABELS, RunDir, load_model, manifest, save_checkpoint, write_metrics
 
 # %% ../nbs/07_loop.ipynb #5041b26c
 @contextlib.contextmanager
@@ -111,8 +111,20 @@ class Method:
     "Base class of a training method run by `run`: override `setup`, `step` and `evaluate`."
     name, labels = 'method', {}      # labels: the running figures `step` returns -> what they mean
     uses_batch = True                # False: the method draws its own minibatches; the loop passes `xb=None`
+    label = None                     # its name in figure legends (None: `name`)
+    has_encoder = True               # False: it trains no recognition model q(z|x) (MCEM)
 
     def __init__(self, model): self.model = model
+
+    @classmethod
+    def for_vae(cls, vae):
+        "The method training `vae` (a `models.make_vae` model); a method with a model of its own wraps the VAE here."
+        return cls(vae)
+
+    @classmethod
+    def rebuild(cls, st, device='cpu'):
+        "The trained model of checkpoint state `st` written by this method (`runs.load_model` by default)."
+        return load_model(st, device)
 
     def setup(self, data, cfg):
         "Build optimizer and state; `data.x_train` is on the device. Called once per run, before any resume."

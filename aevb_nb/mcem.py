@@ -42,7 +42,7 @@ def evaluate_marginal(model, x, seed=None, **hmc_kw):
 # %% ../nbs/12_mcem.ipynb #d668e2a7
 class MCEM(Method):
     r"Monte Carlo EM (Appendix E) as a `loop.Method`: persistent HMC chains (E-step), Adagrad on $\theta$ (M-step)."
-    name = 'mcem'
+    name, label, has_encoder = 'mcem', 'MCEM', False    # MCEM learns theta only: no q(z|x)
     labels = {'train_bound': 'log p(x) estimate on the training set (Appendix D: HMC + KDE + harmonic mean), '
                              'nats per datapoint (NOT a lower bound)',
               'test_bound': 'log p(x) estimate on the test set (Appendix D), nats per datapoint (NOT a lower bound)',

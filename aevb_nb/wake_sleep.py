@@ -37,7 +37,7 @@ def wake_sleep_objective(n_sleep=None):
 # %% ../nbs/13_wake_sleep.ipynb #b83d1a7a
 class WakeSleep(AEVB):
     "Wake-sleep [HDFN95] run by `loop.run`: AEVB's step (Adagrad, MAP prior) on the wake-sleep surrogate."
-    name = 'wake-sleep'
+    name, label = 'wake-sleep', 'Wake-Sleep'
     def __init__(self, model, n_sleep=None):
         super().__init__(model)
         self.n_sleep = n_sleep
