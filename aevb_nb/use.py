@@ -56,6 +56,9 @@ def load_trained(path, model_index=0, device='cpu'):
     method = (st.get('config') or {}).get('method') or (st.get('manifest') or {}).get('method')
     sd = (st.get('method') or {}).get('model') or {}
     if 'stacked.0' in sd: model = load_stacked_model(path, model_index, device)
+    elif model_index:
+        raise ValueError(f'{path} holds one model, not a stacked run (train_many): model index must be 0, '
+                         f'got {model_index}')
     elif method == 'full-vb':
         model = FullVB.from_vae(make_vae(**st['model_config'])); model.load_state_dict(sd); model.to(device)
     else: model = load_model(st, device)
