@@ -3,7 +3,16 @@
 Rows (each ratio compares two measurements taken minutes apart in this one process, same threads, same device):
 
 * peers, same model and data (784-400-20 ReLU, Bernoulli, Adam 1e-3, M=128, fp32): aevb_nb with its fused step, with
-  the autograd step, and a plain PyTorch loop on a resident tensor (`bench_trainer.run_inmemory`);
+  the autograd step, a plain PyTorch loop on a resident tensor (`bench_trainer.run_inmemory`) and, where installed,
+  pythae (`pythae.models.VAE` over that loop's networks, trained by its `TrainingPipeline`) and Pyro (the VAE
+  tutorial's model and guide, `SVI` + `Trace_ELBO` + `pyro.optim.Adam`); every bound is `aevb_nb.aevb.evaluate_bound`
+  (estimator B, analytic KL) on the weights each trained. The optional peers live in their own environment, which
+  reuses the installed torch (pip must not replace it):
+
+      python -m venv --system-site-packages /work/venvs/peers
+      /work/venvs/peers/bin/pip install -r bench/requirements-peers.txt
+      /work/venvs/peers/bin/python bench/bench_all.py --skip examples,paper,stack,ddp,profile
+
 * ours vs a pytorch/examples `vae/main.py`-style loop (DataLoader + ToTensor), from `bench_trainer.py`;
 * the paper model (784-500-20 tanh, Bernoulli decoder, estimator B, L=1, Adagrad, MAP prior, M=100) trained by
   `aevb_nb.aevb.train` with the fused step and with the autograd step: samples/s, matmul GFLOP/s, and that as a
@@ -105,18 +114,108 @@ def bench_paper(data, S, dev):
     return out
 
 
+def ours_from(net):
+    "An aevb_nb `pytorch-examples` VAE holding the weights of a trained `bench_trainer.RefVAE` (same layers)."
+    from aevb_nb.models import make_vae
+    m = make_vae(784, 20, 'bernoulli', preset='pytorch-examples').to(next(net.parameters()).device)
+    pairs = zip((m.encoder.hidden[0], m.encoder.mu, m.encoder.logvar, m.decoder.hidden[0], m.decoder.out),
+                (net.fc1, net.fc21, net.fc22, net.fc3, net.fc4))
+    for mine, theirs in pairs: mine.load_state_dict(theirs.state_dict())
+    return m
+
+
+def run_pythae(x, epochs, dev, seed):
+    "pythae's `VAE` over a `RefVAE`, trained by its `TrainingPipeline` (its DataLoader, Adam 1e-3, M=128)."
+    import bench_trainer as bt, logging
+    from pythae.models import VAE, VAEConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+    from pythae.pipelines import TrainingPipeline
+    from pythae.trainers import BaseTrainerConfig
+    from pythae.trainers.training_callbacks import TrainingCallback
+
+    class Encoder(BaseEncoder):
+        def __init__(self, net): super().__init__(); self.net = net
+        def forward(self, x):
+            mu, logvar = self.net.encode(x)
+            return ModelOutput(embedding=mu, log_covariance=logvar)
+
+    class Decoder(BaseDecoder):         # the same net: model.parameters() yields each parameter once
+        def __init__(self, net): super().__init__(); self.net = net
+        def forward(self, z): return ModelOutput(reconstruction=self.net.decode(z))
+
+    class Clock(TrainingCallback):      # the training epochs, not the set-up and the final model's save
+        def on_train_begin(self, training_config, **kw): self.t0 = time.perf_counter()
+        def on_epoch_end(self, training_config, **kw): sync(dev); self.t = time.perf_counter() - self.t0
+
+    torch.manual_seed(seed)
+    net, clock = bt.RefVAE().to(dev), Clock()
+    vae = VAE(VAEConfig(input_dim=(784,), latent_dim=20, reconstruction_loss='bce'), Encoder(net), Decoder(net))
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = BaseTrainerConfig(output_dir=tmp, num_epochs=epochs, learning_rate=1e-3, per_device_train_batch_size=128,
+                                optimizer_cls='Adam', seed=seed, no_cuda=dev.type != 'cuda')
+        logging.disable(logging.INFO)   # pythae logs its configuration at every call
+        try: TrainingPipeline(model=vae, training_config=cfg)(train_data=x.cpu(), callbacks=[clock])
+        finally: logging.disable(logging.NOTSET)
+    return net, epochs * len(x), clock.t
+
+
+def run_pyro(x, epochs, dev, seed):
+    "Pyro's VAE tutorial (model, guide, SVI, Trace_ELBO, pyro.optim.Adam 1e-3) over a `RefVAE`, M=128 from x."
+    import bench_trainer as bt, pyro, pyro.distributions as dist
+    from pyro.infer import SVI, Trace_ELBO
+    pyro.set_rng_seed(seed); pyro.clear_param_store()
+    net = bt.RefVAE().to(dev)
+
+    def model(x):
+        pyro.module('vae', net)     # the tutorial registers its decoder here, its encoder in the guide: one net here
+        with pyro.plate('data', len(x)):
+            z = pyro.sample('latent', dist.Normal(x.new_zeros(len(x), 20), x.new_ones(len(x), 20)).to_event(1))
+            pyro.sample('obs', dist.Bernoulli(net.decode(z), validate_args=False).to_event(1), obs=x)
+
+    def guide(x):
+        pyro.module('vae', net)
+        with pyro.plate('data', len(x)):
+            mu, logvar = net.encode(x)
+            pyro.sample('latent', dist.Normal(mu, torch.exp(0.5 * logvar)).to_event(1))
+
+    svi = SVI(model, guide, pyro.optim.Adam({'lr': 1e-3}), loss=Trace_ELBO())
+    n, t0 = 0, time.perf_counter()
+    for epoch in range(epochs):
+        for idx in torch.randperm(len(x), device=dev).split(128):
+            svi.step(x[idx]); n += len(idx)
+    sync(dev)
+    return net, n, time.perf_counter() - t0
+
+
+def optional_peers():
+    "{name: run function} of the peer libraries importable here; one line for each that is not."
+    import importlib
+    out = {}
+    for name, fn in (('pythae', run_pythae), ('pyro', run_pyro)):
+        try: importlib.import_module(name); out[name] = fn
+        except Exception as e:
+            print(f'peers: no {name} row ({type(e).__name__}: {e}); to add it: pip install -r '
+                  f'bench/requirements-peers.txt (in a venv that keeps torch: see bench_all.py\'s docstring)')
+    return out
+
+
 def bench_peers(data_dir, S, dev, seed=1):
-    "{name: (samples/s, bound)}: aevb_nb fused / autograd and a plain PyTorch loop on a resident tensor, same model."
+    """{name: (samples/s, bound)}: aevb_nb fused / autograd, a plain PyTorch loop on a resident tensor and the optional
+    peer libraries, same model; every bound by `evaluate_bound` on the weights trained."""
     import bench_trainer as bt
     import numpy as np
+    from aevb_nb.aevb import evaluate_bound
     images = bt.load_idx_images(data_dir)
     x = torch.from_numpy(images.reshape(-1, 784).astype(np.float32) / 255.).to(dev)
     epochs = max(1, round(S / len(x)))
-    bt.run_inmemory(x[:1280], 1, dev, seed); bt.run_ours(x, 1280, dev, seed)                        # warm-up
+    runs = {'plain': bt.run_inmemory, **optional_peers()}
+    for fn in runs.values(): fn(x[:1280], 1, dev, seed)                                          # warm-up
+    bt.run_ours(x, 1280, dev, seed)
     out = {}
-    m, n, t = bt.run_inmemory(x, epochs, dev, seed)
-    out['plain'] = (n / t, bt.reference_bound(m, x, seed))
-    from aevb_nb.aevb import evaluate_bound
+    for name, fn in runs.items():
+        net, n, t = fn(x, epochs, dev, seed)
+        out[name] = (n / t, evaluate_bound(ours_from(net), x, 'B', 1, 1000, seed=seed))
     for step in ('fused', 'autograd'):
         m, n, t, _ = bt.run_ours(x, epochs * len(x), dev, seed, step=step)
         out[step] = (n / t, evaluate_bound(m, x, 'B', 1, 1000, seed=seed))
@@ -224,6 +323,11 @@ def main(argv=None):
         rows.append(('peers (784-400-20 ReLU, Adam, M=128): aevb_nb fused / autograd / plain PyTorch loop, samples/s',
                      f'{sf:,.0f} / {sa:,.0f} / {sp:,.0f}', f'{sf / sp:.2f}x, {sa / sp:.2f}x',
                      f'ratios to the plain loop; bounds {bf:.1f} / {ba:.1f} / {bp:.1f} after {n_peer:,} samples'))
+        for name, what in (('pythae', 'pythae VAE + TrainingPipeline'), ('pyro', 'Pyro SVI + Trace_ELBO (tutorial)')):
+            if name in peers:
+                sx, bx = peers[name]
+                rows.append((f'peers: {what} / plain PyTorch loop, samples/s', f'{sx:,.0f} / {sp:,.0f}',
+                             f'{sx / sp:.2f}x', f'bounds {bx:.1f} / {bp:.1f} after {n_peer:,} samples'))
         res['peers'] = {k: dict(samples_per_s=v[0], bound=v[1]) for k, v in peers.items()}
 
     if 'examples' not in skip:
