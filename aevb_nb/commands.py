@@ -26,7 +26,8 @@ from .figures import plot_bounds, plot_samples, plot_reconstructions, plot_manif
 from .marginal import log_marginal_hmc, log_marginal_is
 from .diagnostics import diagnose, format_diagnosis
 from .distributed import train_data_parallel, join_torchrun_group
-from .methods import make_method, method_class
+from .methods import METHODS, make_method, method_class
+from .loop import Method
 from .reproduce import reproduce, print_claims
 
 # %% ../nbs/18c_commands.ipynb #6b636223
@@ -171,6 +172,7 @@ def run_evaluate(a):
     out = evaluation_out(a)
     st = load_checkpoint(a.checkpoint)
     model = load_model(st, device=device).eval()
+    encoder = METHODS.get((st.get('config') or {}).get('method'), Method).has_encoder   # MCEM trains none
     data = run_data(st, a.data_dir)
     x = (data.x_test if a.split == 'test' else data.x_train)
     other = 'train' if a.split == 'test' else 'test'
@@ -194,15 +196,14 @@ def run_evaluate(a):
         value = log_marginal_is(model, x, k=k, batch_size=a.batch_size).double().mean().item()
         label = f'log p(x) (importance sampling, k={k}), nats per datapoint'
     else:
-        init = 'sir' if (st.get('config') or {}).get('method') == 'mcem' else 'auto'   # MCEM has no encoder: SIR
+        init = 'auto' if encoder else 'sir'                                # no encoder (MCEM): SIR
         value = log_marginal_hmc(model, x, n_samples=a.hmc_samples, n_leapfrog=a.hmc_leapfrog,
                                  init=init).double().mean().item()
         label = (f'log p(x) (Appendix D, HMC {a.hmc_samples} samples x {a.hmc_leapfrog} leapfrog steps), '
                  'nats per datapoint')
     sd = (st.get('method') or {}).get('model') or st.get('model') or {}
     if any(k.startswith('theta_logvar') for k in sd): label += ' (full VB: at the posterior mean of theta)'
-    mcem = (st.get('config') or {}).get('method') == 'mcem'
-    diag = None if mcem else diagnose(model, x)                          # KL per latent dimension, active units
+    diag = diagnose(model, x) if encoder else None                       # KL per latent dimension, active units
     res = dict(checkpoint=str(a.checkpoint), estimator=a.estimator, split=a.split, n=len(x), value=value, label=label,
                samples_trained=st.get('samples'), seconds=round(time.time() - t0, 2), diagnostics=diag)
     doc = json.dumps(res, indent=1)

@@ -258,7 +258,8 @@ def record_stepsize(curve, out, lr, trained_lr=None, scores=''):
 def select_curve_stepsize(curve, data, device='auto', data_dir=None, evals_per_decade=5, eval_n=None,
                           lr_samples=20_000):
     "`select_stepsize_seeds` for `curve` (MCEM scored by Appendix D's log p(x)); returns `(lr, scores string)`."
-    sel = method_for(curve) if curve.method == 'mcem' else method_class(curve.method)
+    cls = method_class(curve.method, METHOD_NAMES)
+    sel = cls if cls.has_encoder else MARGINAL[curve.method]            # no q(z|x), no bound: Appendix D's p(x)
     setup = lambda s: curve_setup(replace(curve, seed=s), device, data_dir, {curve.dataset: data}, evals_per_decade,
                                   eval_n)
     d, _, cfg = setup(curve.seed)                                        # the curve's data: N_train applied

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from .data import IMAGE_SHAPES, check_data, load_dataset, load_path, to_data_units, from_data_units
-from .models import make_vae
-from .runs import load_checkpoint, load_model
+from .runs import load_checkpoint
+from .loop import Method
 from .figures import manifold_grid
-from .full_vb import FullVB
+from .methods import METHODS
 from .performance import load_stacked_model
 
 # %% ../nbs/18a_use.ipynb #1690a0de
@@ -59,9 +59,7 @@ def load_trained(path, model_index=0, device='cpu'):
     elif model_index:
         raise ValueError(f'{path} holds one model, not a stacked run (train_many): model index must be 0, '
                          f'got {model_index}')
-    elif method == 'full-vb':
-        model = FullVB.from_vae(make_vae(**st['model_config'])); model.load_state_dict(sd); model.to(device)
-    else: model = load_model(st, device)
+    else: model = METHODS.get(method, Method).rebuild(st, device)     # full VB: its FullVB model, q(theta) whole
     data = (st.get('manifest') or {}).get('data') or {}
     info = dict(data.get('info') or {})
     return Trained(model.eval(), _image_shape(info, data.get('name'), model.x_dim), info, checkpoint_data_args(st),
@@ -134,7 +132,7 @@ def sample(tr, n=64, seed=0, draw=False):
 
 # %% ../nbs/18a_use.ipynb #e0a31d16
 def _needs_encoder(tr, what):
-    if tr.method == 'mcem':
+    if not METHODS.get(tr.method, Method).has_encoder:
         raise ValueError(f'{tr.path}: a Monte Carlo EM run trains no recognition model q(z|x); {what} needs one '
                          '(use aevb sample, or a run of aevb, wake-sleep or full-vb)')
 
