@@ -4,20 +4,16 @@
 
 # %% auto #0
 __all__ = ['shard_slice', 'sharded_objective', 'allreduce_grad_hooks', 'evaluate_bound_sharded', 'DataParallelAEVB',
-           'train_data_parallel', 'spawn_data_parallel', 'join_torchrun_group', 'main']
+           'train_data_parallel', 'join_torchrun_group']
 
 # %% ../nbs/17_distributed.ipynb #e8d631b3
-import argparse, contextlib, os, shutil, tempfile
+import contextlib, os, shutil, tempfile
 from pathlib import Path
 import torch
 import torch.distributed as dist
-from .elbo import ESTIMATORS
-from .models import PRESETS, make_vae
-from .data import load_dataset
+from .elbo import ESTIMATORS, GivenNoise
 from .loop import run, seeded
-from .config import train_config
 from .aevb import AEVB
-from .elbo import GivenNoise
 
 # %% ../nbs/17_distributed.ipynb #2832cc11
 def shard_slice(M, rank, world):
@@ -125,33 +121,6 @@ def train_data_parallel(model, data, cfg=None, out_dir=None, resume=False, force
         method.close()
         if own is not out_dir: shutil.rmtree(own, ignore_errors=True)
 
-# %% ../nbs/17_distributed.ipynb #d28f8b93
-def _worker(rank, world, init_file, runs, out_path):
-    "One rank of spawned runs: gloo group via `init_file`, each spec of `runs` trained, final states to `out_path`."
-    torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank, world_size=world)
-    try:
-        out = []
-        for spec in runs:
-            data = load_dataset(spec['dataset'], binarize=spec.get('binarize', 'none'))
-            torch.manual_seed(spec['model_seed'])
-            model = make_vae(data.x_train.shape[1], spec['z_dim'], data.likelihood, dataset=spec['dataset'])
-            hist = train_data_parallel(model, data, train_config(**spec['cfg']), out_dir=spec.get('out_dir'),
-                                       resume=spec.get('resume', False), progress=False)
-            out.append(dict(model=model.state_dict(), history=hist))
-        torch.save(out, f'{out_path}.rank{rank}')
-    finally:
-        dist.destroy_process_group()
-
-# %% ../nbs/17_distributed.ipynb #ca1fbddd
-def spawn_data_parallel(world, runs, out_path):
-    "Run _worker on `world` spawned gloo processes; per rank, one `dict(model=state_dict, history=...)` per spec."
-    import torch.multiprocessing as mp
-    init_file = f'{out_path}.init'
-    if os.path.exists(init_file): os.remove(init_file)
-    mp.start_processes(_worker, args=(world, init_file, list(runs), out_path), nprocs=world, start_method='spawn')
-    return [torch.load(f'{out_path}.rank{r}', weights_only=True) for r in range(world)]
-
 # %% ../nbs/17_distributed.ipynb #326f7b8f
 def join_torchrun_group(device):
     "Join torchrun's process group: NCCL on GPU `LOCAL_RANK` if `device` is CUDA, else gloo; returns the device."
@@ -160,27 +129,3 @@ def join_torchrun_group(device):
         dev = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"; torch.cuda.set_device(dev)
     dist.init_process_group('nccl' if dev.startswith('cuda') else 'gloo')
     return dev
-
-# %% ../nbs/17_distributed.ipynb #614d4d5b
-def main(argv=None):
-    "Entry point for `torchrun --nproc_per_node W <script calling main()>`: data-parallel AEVB on one dataset."
-    p = argparse.ArgumentParser(description='data-parallel AEVB (run under torchrun)')
-    p.add_argument('--dataset', default='digits'); p.add_argument('--data-dir', default=None)
-    p.add_argument('--binarize', default='none'); p.add_argument('--z-dim', type=int, default=20)
-    p.add_argument('--preset', default='paper', choices=sorted(PRESETS))
-    p.add_argument('--n-samples', type=int, default=100_000); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--threads', type=int, default=0); p.add_argument('--out-dir', default=None)
-    p.add_argument('--resume', action='store_true', help='continue the run in --out-dir')
-    a = p.parse_args(argv)
-    if a.threads: torch.set_num_threads(a.threads)
-    dev = join_torchrun_group('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        data = load_dataset(a.dataset, data_dir=a.data_dir, binarize=a.binarize)
-        torch.manual_seed(a.seed)
-        model = make_vae(data.x_train.shape[1], a.z_dim, data.likelihood, preset=a.preset, dataset=a.dataset)
-        cfg = train_config(a.preset, dataset=a.dataset, n_samples=a.n_samples, seed=a.seed, device=dev)
-        hist = train_data_parallel(model, data, cfg, out_dir=a.out_dir, resume=a.resume)
-        if dist.get_rank() == 0: print(hist[-1])
-        return hist
-    finally:
-        dist.destroy_process_group()

@@ -21,7 +21,7 @@ Rows (each ratio compares two measurements taken minutes apart in this one proce
 * `precision='bf16'` (autocast matrix products, fp32 master weights / KL / likelihood / optimizer) vs fp32, with the
   lower bound each reaches after the same samples (a short run: a speed figure, not the parity experiment);
 * G=5 paper models (seeds 0..4) in one stacked pass (`performance.train_many`) vs the same 5 trained one after another;
-* 2-process gloo data parallelism (`distributed.spawn_data_parallel`, 1 thread per rank) vs 1 process with 1 thread
+* 2-process gloo data parallelism (`tools/ddp_spawn.py`, 1 thread per rank) vs 1 process with 1 thread
   and with 2 threads (the same total cores).
 
 Then a per-op profile (torch.profiler) of paper-model AEVB steps, fused and autograd. Data: the 10,000 MNIST test
@@ -237,7 +237,8 @@ def bench_stack(data, S, dev, G=5):
 
 def bench_ddp(data, S, threads):
     from aevb_nb.config import train_config
-    from aevb_nb.distributed import spawn_data_parallel
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+    from ddp_spawn import spawn_data_parallel
     spec = dict(dataset='mnist', z_dim=20, model_seed=0,
                 cfg=dict(preset='paper', dataset='mnist', n_samples=S, eval_every=S, eval_n=1000, seed=0))
     with tempfile.TemporaryDirectory() as tmp:
