@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from . import use
-from .data import load_dataset, decoder_sigmoid_mean, DEFAULT_TEST_FRACTION
+from .datasets import load_dataset
+from .data import decoder_sigmoid_mean, DEFAULT_TEST_FRACTION
 from .models import make_vae
 from .elbo import iwae_bound
 from .config import train_config
@@ -178,7 +179,7 @@ def run_evaluate(a):
     other = 'train' if a.split == 'test' else 'test'
     if len(x) == 0: raise ValueError(f'the run has no {a.split} points; evaluate another split: --split {other}')
     x = (x[:a.n] if a.n else x).to(device)
-    if data.binarization.startswith('dynamic'):
+    if data.dynamic:
         g = torch.Generator(device=x.device); g.manual_seed(block_seed(a.seed, -1)); x = torch.bernoulli(x, generator=g)
     torch.manual_seed(a.seed)
     t0 = time.time()

@@ -15,7 +15,7 @@ import contextlib, csv, math, os, time, warnings
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
-from .data import load_dataset
+from .datasets import load_dataset
 from .models import make_vae
 from .config import train_config
 from .loop import run

@@ -91,9 +91,8 @@ def event_steps(n_steps, per_step, eval_every=0, per_decade=10, checkpoint_every
 
 # %% ../nbs/07_loop.ipynb #8a1a0e5c
 def is_dynamic(data):
-    "Does the dataset ask for a fresh Bernoulli draw of every minibatch (`info['binarization'] == 'dynamic'`)?"
-    info = getattr(data, 'info', None) or {}
-    return str(info.get('binarization', info.get('binarize', 'none'))).startswith('dynamic')
+    "Does `data` ask for a fresh Bernoulli draw of every minibatch (`Dataset.dynamic`; other objects: no)?"
+    return bool(getattr(data, 'dynamic', False))
 
 # %% ../nbs/07_loop.ipynb #a49b8c4b
 def eval_sets(xtr, xte, cfg, dynamic):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
-from .data import IMAGE_SHAPES, check_data, load_dataset, load_path, to_data_units, from_data_units
+from .data import IMAGE_SHAPES, check_data, to_data_units, from_data_units
+from .datasets import load_dataset, load_path
 from .runs import load_checkpoint
 from .loop import Method
 from .figures import manifold_grid

@@ -313,7 +313,7 @@ def main(argv=None):
     auto = 'cuda' if torch.cuda.is_available() else 'cpu'
     dev = torch.device(auto if a.device == 'auto' else a.device)
     import warnings; warnings.filterwarnings('ignore', message='MNIST training images not found')
-    from aevb_nb.data import load_dataset
+    from aevb_nb.datasets import load_dataset
     data = load_dataset('mnist')
     rows, res = [], dict(device=str(dev), threads=a.threads, torch=torch.__version__, samples=a.samples)
     t_start = time.perf_counter()

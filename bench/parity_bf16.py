@@ -21,7 +21,7 @@ def main(argv=None):
     torch.set_num_threads(a.threads)
     for root in Path(__file__).resolve().parents[1:3]:               # the checkout's shared/, or its parent's
         if (root / 'shared' / 'data').exists(): os.environ.setdefault('AEVB_DATA', str(root / 'shared' / 'data'))
-    from aevb_nb.data import load_dataset
+    from aevb_nb.datasets import load_dataset
     from aevb_nb.models import make_vae
     from aevb_nb.config import train_config
     from aevb_nb.aevb import train

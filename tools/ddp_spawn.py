@@ -5,7 +5,7 @@ import os
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from aevb_nb.data import load_dataset
+from aevb_nb.datasets import load_dataset
 from aevb_nb.models import make_vae
 from aevb_nb.config import train_config
 from aevb_nb.distributed import train_data_parallel

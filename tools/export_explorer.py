@@ -121,7 +121,7 @@ def main(argv=None):
     import os, warnings
     sys.path.insert(0, str(ROOT))
     from aevb_nb.runs import load_model
-    from aevb_nb.data import load_dataset
+    from aevb_nb.datasets import load_dataset
     data_dir = a.data_dir or os.environ.get('AEVB_DATA') or str(ROOT.parent / 'shared' / 'data')
     entries = []
     for name, rd in (('mnist', a.mnist), ('frey', a.frey)):

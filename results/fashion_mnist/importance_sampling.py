@@ -4,7 +4,7 @@ import json, math, time
 from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
-from aevb_nb.data import load_dataset
+from aevb_nb.datasets import load_dataset
 from aevb_nb.runs import load_model, load_checkpoint
 from aevb_nb.aevb import evaluate_bound
 from aevb_nb.marginal import log_marginal_is

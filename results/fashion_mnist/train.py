@@ -3,7 +3,8 @@ import json, math, sys, time, warnings
 from pathlib import Path
 import numpy as np, torch
 torch.set_num_threads(1)
-from aevb_nb.data import read_idx, Dataset
+from aevb_nb.datasets import read_idx
+from aevb_nb.data import Dataset
 from aevb_nb.models import make_vae
 from aevb_nb.config import train_config
 from aevb_nb.loop import run
