@@ -21,7 +21,8 @@ from .models import make_vae
 from .elbo import iwae_bound
 from .config import train_config
 from .runs import atomic_write, data_checksum, load_checkpoint, load_model
-from .loop import block_seed, resolve_device, run
+from .sampling import block_seed
+from .loop import resolve_device, run
 from .aevb import AEVB, evaluate_bound
 from .figures import plot_bounds, plot_samples, plot_reconstructions, plot_manifold
 from .marginal import log_marginal_hmc, log_marginal_is

@@ -226,7 +226,6 @@ def dataset_from_array(x, likelihood='auto', test_fraction=DEFAULT_TEST_FRACTION
 
 Dataset.from_array = staticmethod(dataset_from_array)
 
-# %% ../nbs/05_data.ipynb #d2a227cd
 def decoder_sigmoid_mean(data):
     "`False` for Gaussian data standardised by `from_array` (unbounded mean); `None` (the preset's choice) otherwise."
     kind = (data.info.get('transform') or {}).get('kind', '')

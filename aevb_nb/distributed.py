@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from .elbo import ESTIMATORS, GivenNoise
-from .loop import run, seeded
+from .loop import run
+from .sampling import seeded
 from .aevb import AEVB
 
 # %% ../nbs/17_distributed.ipynb #2832cc11

@@ -92,7 +92,6 @@ class WakeSleepMarginal(MarginalEvaluation, wake_sleep.WakeSleep): "Wake-sleep e
 class MCEMMarginal(MarginalEvaluation, mcem.MCEM): "MCEM evaluated as in Figure 3."
 MARGINAL = {c.name: c for c in (AEVBMarginal, WakeSleepMarginal, MCEMMarginal)}
 
-# %% ../nbs/18_experiments.ipynb #5dbe6bb3
 def method_for(curve):
     "The method class that trains `curve`: the registered one, or for `metric='marginal'` its Figure 3 variant."
     cls = method_class(curve.method, METHOD_NAMES)

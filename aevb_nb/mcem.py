@@ -11,7 +11,8 @@ import torch
 from .hmc import HMC
 from .marginal import log_marginal_hmc
 from .optim import make_optimizer, prior_params, add_prior_grad
-from .loop import Method, seeded
+from .loop import Method
+from .sampling import seeded
 
 # %% ../nbs/12_mcem.ipynb #bcd5c32e
 def generative_part(model):

@@ -15,7 +15,8 @@ from .elbo import GivenNoise
 from .optim import make_optimizer, prior_params, add_prior_grad
 from .config import train_config
 from .runs import load_checkpoint
-from .loop import IndexStream, Method, autocast, eval_sets, is_dynamic, maybe_compile, run, seeded
+from .sampling import IndexStream, seeded
+from .loop import Method, autocast, eval_sets, is_dynamic, maybe_compile, run
 from .models import make_vae
 from .aevb import AEVB
 

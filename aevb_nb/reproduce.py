@@ -195,7 +195,6 @@ def check_claims(figure, out='results', curves=None, from_samples=1e5, gap_tol=5
                             claim=f'AEVB train-test gap: largest N_z at most {gap_tol:g} nats above smallest N_z'))
     return res
 
-# %% ../nbs/18b_reproduce.ipynb #4ee24fd5
 def print_claims(claims, file=None):
     "Print the claims as a table: holds (yes / NO / n/a), panel, claim, measured."
     for c in claims:

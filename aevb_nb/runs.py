@@ -62,7 +62,6 @@ def save_checkpoint(path, state):
     Path(path).parent.mkdir(parents=True, exist_ok=True)   # writing the bytes ourselves gives OSError(ENOSPC)
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(buf.getbuffer()))
 
-# %% ../nbs/06b_runs.ipynb #7ba4c045
 def load_checkpoint(path, map_location='cpu'):
     "Load a checkpoint with `torch.load(..., weights_only=True)`; a missing or unreadable file raises one clear error."
     path = Path(path)

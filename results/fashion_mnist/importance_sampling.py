@@ -9,7 +9,7 @@ from aevb_nb.runs import load_model, load_checkpoint
 from aevb_nb.aevb import evaluate_bound
 from aevb_nb.marginal import log_marginal_is
 from aevb_nb.elbo import ESTIMATORS
-from aevb_nb.loop import seeded
+from aevb_nb.sampling import seeded
 OUT = Path('runs/fashion'); K, BLK = 5000, 250
 st = load_checkpoint(OUT / 'checkpoint.pt'); samples = st['step'] * 100
 model = load_model(OUT / 'checkpoint.pt').eval()
