@@ -84,6 +84,9 @@ def build_parser():
     t.add_argument('--hidden', type=positive_int, default=None,
                    help="hidden units of encoder and decoder (default: the preset's width for the dataset)")
     t.add_argument('--preset', default='paper', choices=['paper', 'pytorch-examples'])
+    t.add_argument('--init-std', type=positive_float, default=None,
+                   help="std of the paper preset's Gaussian initial weights (default: the preset's 0.01; the "
+                        "figures' protocol, chapter 18, uses 0.1 with --adagrad-warmup 100)")
     t.add_argument('--method', default='aevb', help=f"{', '.join(METHOD_NAMES)}, or one registered in "
                    "methods.METHODS (default: aevb)")
     t.add_argument('--estimator', default=None, choices=['A', 'B'], help='SGVB estimator (preset: B)')

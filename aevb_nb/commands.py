@@ -66,7 +66,10 @@ def run_train(a):
                        adagrad_warmup=a.adagrad_warmup, eval_per_decade=a.eval_per_decade, eval_every=a.eval_every,
                        eval_n=a.eval_n, checkpoint_every=a.checkpoint_every, seed=a.seed, device=device,
                        precision=a.precision, compile=a.compile, step=a.step, **over)
-    make_vae(2, a.latent, preset=a.preset, n_hidden=a.hidden or 1)                 # validate the architecture first
+    if a.init_std is not None and a.preset != 'paper':
+        raise ValueError("--init-std sets the paper preset's Gaussian initialisation; the pytorch-examples preset "
+                         "initialises as torch does: drop --init-std or use --preset paper")
+    make_vae(2, a.latent, preset=a.preset, n_hidden=a.hidden or 1, init_std=a.init_std)   # the architecture first
     if a.data:                                          # read and checked before anything is written
         tf = DEFAULT_TEST_FRACTION if a.test_fraction is None else a.test_fraction
         dargs = dict(name=str(Path(a.data).resolve()), likelihood=a.likelihood, test_fraction=tf,
@@ -78,7 +81,7 @@ def run_train(a):
         data = load_dataset(**dargs, **({'download': True} if a.download else {}))
     torch.manual_seed(a.seed)
     model = make_vae(data.x_train.shape[1], a.latent, data.likelihood, preset=a.preset, n_hidden=a.hidden,
-                     dataset=a.dataset, sigmoid_mean=decoder_sigmoid_mean(data))
+                     init_std=a.init_std, dataset=a.dataset, sigmoid_mean=decoder_sigmoid_mean(data))
     if a.threads: torch.set_num_threads(a.threads)
     elif device == 'cpu' and sum(p.numel() for p in model.parameters()) < SMALL_MODEL: torch.set_num_threads(1)
     cmd = 'aevb ' + ' '.join(getattr(a, 'argv', None) or [])

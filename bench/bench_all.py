@@ -9,9 +9,11 @@ Rows (each ratio compares two measurements taken minutes apart in this one proce
   (estimator B, analytic KL) on the weights each trained. The optional peers live in their own environment, which
   reuses the installed torch (pip must not replace it):
 
-      python -m venv --system-site-packages /work/venvs/peers
-      /work/venvs/peers/bin/pip install -r bench/requirements-peers.txt
-      /work/venvs/peers/bin/python bench/bench_all.py --skip examples,paper,stack,ddp,profile
+      python -m venv --system-site-packages ~/.venvs/aevb-peers
+      ~/.venvs/aevb-peers/bin/pip install -r bench/requirements-peers.txt
+      ~/.venvs/aevb-peers/bin/python bench/bench_all.py --skip examples,paper,stack,ddp,profile
+
+  (chapter 16 runs the whole benchmark with that Python when AEVB_BENCH_PYTHON names it);
 
 * ours vs a pytorch/examples `vae/main.py`-style loop (DataLoader + ToTensor), from `bench_trainer.py`;
 * the paper model (784-500-20 tanh, Bernoulli decoder, estimator B, L=1, Adagrad, MAP prior, M=100) trained by
