@@ -31,7 +31,7 @@ images (the loader's 'test-only' split: 9,000 train / 1,000 test), grey levels.
 
     python bench/bench_all.py [--data-dir DIR] [--threads 2] [--samples 30000] [--device auto] [--skip ddp]
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, contextlib, io, json, os, sys, tempfile, time
 from pathlib import Path
 import torch
 from torch import nn
@@ -97,7 +97,6 @@ def train_seconds(run_fn, dev):
 def timed_train(model, data, cfg):
     "Train; returns (samples/s over training time, final train bound)."
     from aevb_nb.aevb import train
-    import aevb_nb.performance                          # registers the fused step (step='auto' / 'fused')
     h, t = train_seconds(lambda: train(model, data, cfg, progress=False), next(model.parameters()).device)
     return h[-1]['samples'] / t, h[-1]['train_bound']
 
@@ -157,7 +156,9 @@ def run_pythae(x, epochs, dev, seed):
         cfg = BaseTrainerConfig(output_dir=tmp, num_epochs=epochs, learning_rate=1e-3, per_device_train_batch_size=128,
                                 optimizer_cls='Adam', seed=seed, no_cuda=dev.type != 'cuda')
         logging.disable(logging.INFO)   # pythae logs its configuration at every call
-        try: TrainingPipeline(model=vae, training_config=cfg)(train_data=x.cpu(), callbacks=[clock])
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):   # its progress bars: kept out of the benchmark's table
+                TrainingPipeline(model=vae, training_config=cfg)(train_data=x.cpu(), callbacks=[clock])
         finally: logging.disable(logging.NOTSET)
     return net, epochs * len(x), clock.t
 
@@ -264,7 +265,6 @@ def profile_steps(data, dev, n=60, step='autograd'):
     from aevb_nb.config import train_config
     x = data.x_train.to(dev)
     method = AEVB(paper_vae(0, dev))
-    import aevb_nb.performance                          # registers the fused step
     method.setup(SimpleData(x, None), train_config('paper', dataset='mnist', device=str(dev), step=step))
     idx = torch.randint(len(x), (n + 20, 100), device=dev)
     for i in idx[:20]: method.step(x[i], i)

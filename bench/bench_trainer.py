@@ -125,7 +125,6 @@ def reference_bound(model, x, seed, batch_size=1000):
 # ---- ours -----------------------------------------------------------------------------------------------------
 def run_ours(x, n_samples, device, seed, step='auto'):
     from aevb_nb.aevb import train
-    import aevb_nb.performance                          # registers the fused step (step='auto' / 'fused')
     from aevb_nb.config import train_config
     from aevb_nb.models import make_vae
     torch.manual_seed(seed)

@@ -25,7 +25,6 @@ def main(argv=None):
     from aevb_nb.models import make_vae
     from aevb_nb.config import train_config
     from aevb_nb.aevb import train
-    import aevb_nb.performance                                 # registers the fused step
     data = load_dataset('mnist')
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     keys = ['precision', 'seed', 'samples', 'train_bound', 'test_bound', 'train_seconds', 'n_train', 'n_test']
