@@ -29,7 +29,6 @@ def encoder_moments(model, x, batch_size=1000):
         mus.append(q.mu); lvs.append(q.logvar)
     return torch.cat(mus), torch.cat(lvs)
 
-# %% ../nbs/15_diagnostics.ipynb #5cbb719b
 def kl_per_dim(model, x, batch_size=1000):
     r"$\overline{\mathrm{KL}}_j=\frac1N\sum_i D_{KL}(q_\phi(z_j|x^{(i)})\,\|\,\mathcal N(0,1))$ per latent dim, nats."
     mu, logvar = encoder_moments(model, x, batch_size)                  # (N, J) each
@@ -41,7 +40,6 @@ def unit_activity(model, x, batch_size=1000):
     mu, _ = encoder_moments(model, x, batch_size)                       # (N, J)
     return mu.double().var(0, correction=0).to(mu.dtype)
 
-# %% ../nbs/15_diagnostics.ipynb #7863cf93
 def active_units(model, x, threshold=0.01, batch_size=1000):
     r"Number of active units $\#\{j: \mathrm{Cov}_x(\mathbb E_q[z_j])>$ `threshold`$\}$ (Burda et al., 2015: 0.01)."
     if not threshold >= 0: raise ValueError(f"threshold={threshold}: must be a number >= 0 (Burda et al. use 0.01)")
@@ -54,7 +52,6 @@ def diagnose(model, x, threshold=0.01, batch_size=1000):
     return dict(n_units=len(kl), active_units=int((act > threshold).sum()), threshold=float(threshold),
                 kl_total=float(kl.sum()), kl_per_dim=[float(v) for v in kl], activity=[float(v) for v in act])
 
-# %% ../nbs/15_diagnostics.ipynb #b6e0fa4b
 def format_diagnosis(d):
     "One line: active units, total KL and the largest per-dimension KLs."
     top = sorted(range(d['n_units']), key=lambda j: -d['kl_per_dim'][j])[:5]
@@ -82,7 +79,6 @@ def sample_aggregate(mu, logvar, n, generator=None):
     eps = torch.randn(n, mu.shape[1], generator=generator, dtype=mu.dtype, device=mu.device)
     return mu[i] + torch.exp(0.5 * logvar[i]) * eps
 
-# %% ../nbs/15_diagnostics.ipynb #38753f81
 def aggregate_kl(mu, logvar, n=10_000, seed=0):
     r"Monte Carlo $D_{KL}(q_\phi(z)\,\|\,\mathcal N(0,I))$ from `n` mixture draws: `(estimate, std. error)`, nats."
     g = torch.Generator(device=mu.device).manual_seed(seed)
@@ -100,7 +96,6 @@ def prior_cell_mass(mu, logvar, k=4):
     p = N01.cdf((edges - mu[..., None]) / sd[..., None]).diff(dim=-1)     # (N, 2, k) interval masses per dimension
     return torch.einsum('na,nb->ab', p[:, 0], p[:, 1]) / len(mu)           # (k, k)
 
-# %% ../nbs/15_diagnostics.ipynb #039d3795
 def prior_hole_mass(mu, logvar, ratio=0.01, n=10_000, seed=0):
     r"$P_{z\sim p}[q_\phi(z)<$ `ratio` $\cdot\,p(z)]$: prior mass where $q_\phi(z)$ is negligible (any $N_z$)."
     g = torch.Generator(device=mu.device).manual_seed(seed)
@@ -122,7 +117,6 @@ def aggregate_posterior(model, x, k=4, ratio=0.01, n=10_000, seed=0, batch_size=
         d.update(k=k, cell_ratio=cells.tolist(), uncovered_cells=float((cells < ratio).float().mean()))
     return d
 
-# %% ../nbs/15_diagnostics.ipynb #54ebeed9
 def format_aggregate(d):
     "One line: the mismatch KL with its standard error, the information, and the uncovered prior mass."
     s = (f"KL(q(z)||p(z)) {d['kl_aggregate']:.2f} +- {d['kl_aggregate_se']:.2f} nats, I(i;z) {d['mutual_info']:.2f} "

@@ -18,7 +18,6 @@ def scott_factor(n, d):
     "Scott's rule bandwidth factor $n^{-1/(d+4)}$ (as `scipy.stats.gaussian_kde`)."
     return n ** (-1.0 / (d + 4))
 
-# %% ../nbs/11_marginal.ipynb #d0920bf0
 def _chol_cov(samples, jitter=1e-8, fallback_jitter=1e-6):
     "Cholesky factor of the sample covariance of `samples` (B, n, J), with a relative jitter on the diagonal."
     c = samples - samples.mean(-2, keepdim=True)
