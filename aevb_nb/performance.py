@@ -164,7 +164,7 @@ def load_stacked_model(path, g, device='cpu'):
         raise ValueError(f'{path} is not the checkpoint of a stacked run (train_many); use runs.load_model')
     sd = st['method']['model']
     G = sd['stacked.0'].shape[0]
-    if not 0 <= g < G: raise ValueError(f'model index must be in 0..{G - 1}, got {g}')
+    if not 0 <= g < G: raise ValueError(f'{path} holds {G} models: model index must be in 0..{G - 1}, got {g}')
     stack = ModelStack([make_vae(**st['model_config'])] * G).to(device)     # the architecture, G times
     stack.load_state_dict(sd)
     return stack.model(g)
