@@ -99,7 +99,7 @@ def run_train(a):
     label = method.label or method.name
     if not a.no_figures:
         write = write_figures if not a.data else write_data_figures            # --data: grids in the data's units
-        write(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label)
+        write(model, data, history, out, title=f'{data.name}, N_z={a.latent}', label=label, encoder=method.has_encoder)
     last = history[-1] if history else {}
     units = (method.labels.get('test_bound') or 'lower bound, nats per datapoint')
     summary = dict(command=cmd, wall_time_s=round(time.time() - t0, 1), samples=last.get('samples'),
@@ -114,25 +114,25 @@ def run_train(a):
     return history, out
 
 # %% ../nbs/18c_commands.ipynb #5b5955cb
-def write_figures(model, data, history, out, title=None, label='AEVB'):
-    "bound.png, samples.png, reconstructions.png and (N_z = 2) manifold.png into `out`."
+def write_figures(model, data, history, out, title=None, label='AEVB', encoder=True):
+    "bound.png, samples.png, reconstructions.png (if the method trained an `encoder`) and (N_z = 2) manifold.png."
     out = Path(out)
     figs = [plot_bounds({label: history}, path=out / 'bound.png', title=title),
             plot_samples(model, data.image_shape, n=100, path=out / 'samples.png')]
-    if hasattr(model, 'encoder'):
+    if encoder:
         x = data.x_test[:16] if len(data.x_test) else data.x_train[:16]
         figs.append(plot_reconstructions(model, x, data.image_shape, path=out / 'reconstructions.png'))
     if model.z_dim == 2: figs.append(plot_manifold(model, data.image_shape, n=20, path=out / 'manifold.png'))
     for f in figs: plt.close(f)
 
 # %% ../nbs/18c_commands.ipynb #9b80ff56
-def write_data_figures(model, data, history, out, title=None, label='AEVB'):
+def write_data_figures(model, data, history, out, title=None, label='AEVB', encoder=True):
     "`write_figures` for `--data`: bound.png; samples, reconstructions, manifold as grids in the data's units."
     out = Path(out)
     plt.close(plot_bounds({label: history}, path=out / 'bound.png', title=title))
-    tr = use.Trained(model.eval(), data.image_shape, data.info, {}, label.lower())
+    tr = use.Trained(model.eval(), data.image_shape, data.info, {}, None)
     use.save_grid(out / 'samples.png', use.sample(tr, 100), tr)
-    if hasattr(model, 'encoder'):
+    if encoder:
         r = use.reconstruct(tr, (data.x_test if len(data.x_test) else data.x_train)[:16])
         use.save_grid(out / 'reconstructions.png', np.concatenate([r['clean'], r['recon']]), tr, ncol=16)
     if model.z_dim == 2: use.save_grid(out / 'manifold.png', use.manifold(tr, 20), tr, ncol=20)
@@ -157,9 +157,8 @@ def run_data(st, data_dir=None):
     sub = lambda d, k: d.get(k) if isinstance(d, dict) else None
     if not all(isinstance(d or {}, dict) for d in (meta, man, sub(meta, 'data_args'), sub(man, 'data'))):
         raise ValueError('the checkpoint has a damaged record of its data (meta or manifest is not a mapping)')
-    dargs, rec = dict((meta or {}).get('data_args') or {}), dict((man or {}).get('data') or {})
+    dargs, rec = use.checkpoint_data_args(st), dict((man or {}).get('data') or {})
     if data_dir: dargs['data_dir'] = data_dir
-    dargs.setdefault('name', rec.get('name'))
     try: data = load_dataset(**dargs)
     except TypeError as e:
         raise ValueError(f'the checkpoint records data arguments this aevb_nb cannot use ({e})') from None

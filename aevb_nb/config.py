@@ -81,6 +81,12 @@ class TrainConfig:
         return self
 
 # %% ../nbs/06a_config.ipynb #2ec56e53
+def _known(settings):
+    "`settings` if every key is a `TrainConfig` field, else one `ValueError` naming the others."
+    bad = set(settings) - {f.name for f in fields(TrainConfig)}
+    if bad: raise ValueError(f'unknown training settings {sorted(bad)}; see TrainConfig')
+    return settings
+
 def train_config(preset='paper', dataset=None, **overrides):
     "A validated `TrainConfig` from `models.PRESETS[preset]` (with its per-`dataset` stepsize), then `overrides`."
     if preset not in PRESETS: raise ValueError(f'preset must be one of {sorted(PRESETS)}, got {preset!r}')
@@ -89,18 +95,13 @@ def train_config(preset='paper', dataset=None, **overrides):
     if dataset in P.get('lr_by_dataset', {}): base['lr'] = P['lr_by_dataset'][dataset]
     if overrides.get('optimizer', base['optimizer']) != base['optimizer'] and overrides.get('lr') is None:
         base['lr'] = DEFAULT_LR[overrides['optimizer']] if overrides['optimizer'] in DEFAULT_LR else base['lr']
-    bad = set(overrides) - {f.name for f in fields(TrainConfig)}
-    if bad: raise ValueError(f'unknown training settings {sorted(bad)}; see TrainConfig')
-    return TrainConfig(**{**base, **{k: v for k, v in overrides.items() if v is not None}}).validate()
+    return TrainConfig(**{**base, **{k: v for k, v in _known(overrides).items() if v is not None}}).validate()
 
 # %% ../nbs/06a_config.ipynb #349f2276
 def as_config(cfg):
     "`cfg` as a `TrainConfig`: a `TrainConfig`, a dict of its fields, or `None` (the defaults); else one `ValueError`."
     if cfg is None: return TrainConfig()
-    if isinstance(cfg, dict):
-        bad = set(cfg) - {f.name for f in fields(TrainConfig)}
-        if bad: raise ValueError(f'unknown training settings {sorted(bad)}; see TrainConfig')
-        return TrainConfig(**cfg)
+    if isinstance(cfg, dict): return TrainConfig(**_known(cfg))
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f'cfg must be a TrainConfig (see train_config) or a dict of its fields, '
                          f'got {type(cfg).__name__}')

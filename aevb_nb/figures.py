@@ -34,12 +34,15 @@ def _np(x):
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float32)
 
 def tile_images(images, image_shape, ncol=None, pad=1, pad_value=1.0):
-    "Tile `images` (n, H*W) or (n, H, W) into one 2-D array, `ncol` per row, `pad` pixels apart."
-    x = torch.as_tensor(_np(images)).reshape(-1, 1, *image_shape)          # (n, 1, H, W)
+    """Tile `images` (n, D) into one array, `ncol` per row, `pad` pixels apart: (H', W') for a grey `image_shape`
+    (H, W), (H', W', C) for a colour one (H, W, C)."""
+    x = torch.as_tensor(_np(images)).reshape(-1, *image_shape)
+    x = x[:, None] if x.dim() == 3 else x.permute(0, 3, 1, 2)               # (n, C, H, W)
     ncol = ncol or math.ceil(math.sqrt(len(x)))
     if len(x) < ncol:                                                       # keep ncol columns (make_grid would shrink)
         x = torch.cat([x, x.new_full((ncol - len(x), *x.shape[1:]), pad_value)])
-    return make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)[0].numpy()   # one channel of (3, H', W')
+    g = make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)          # (3, H', W'): grey is repeated 3 times
+    return g[0].numpy() if x.shape[1] == 1 else g.permute(1, 2, 0).numpy()
 
 # %% ../nbs/09_figures.ipynb #682b21a9
 def show_image(img, title=None, path=None, scale=1.0, cmap='gray'):

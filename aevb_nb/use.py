@@ -16,7 +16,7 @@ from .data import IMAGE_SHAPES, check_data, to_data_units, from_data_units
 from .datasets import load_dataset, load_path
 from .runs import load_checkpoint
 from .loop import Method
-from .figures import manifold_grid
+from .figures import manifold_grid, tile_images
 from .methods import METHODS
 from .performance import load_stacked_model
 
@@ -92,18 +92,10 @@ def read_points(tr, data=None, split='test', data_dir=None):
 # %% ../nbs/18a_use.ipynb #7f683d44
 def image_grid(x, image_shape, ncol=None, lo=None, hi=None, pad=1):
     "Tile rows of `x` (n, D) into one uint8 image (grey H x W, colour H x W x 3); values `lo..hi` -> 0..255."
-    x = np.asarray(x, dtype=np.float64).reshape(len(x), *image_shape)
-    if x.ndim == 3: x = x[..., None]
+    x = np.asarray(x, dtype=np.float64)
     lo = float(x.min()) if lo is None else lo; hi = float(x.max()) if hi is None else hi
     x = np.clip((x - lo) / ((hi - lo) or 1.0), 0, 1)
-    n, H, W, C = x.shape
-    ncol = ncol or math.ceil(math.sqrt(n)); nrow = math.ceil(n / ncol)
-    g = np.ones((nrow * (H + pad) + pad, ncol * (W + pad) + pad, C))
-    for i in range(n):
-        r, c = divmod(i, ncol)
-        g[pad + r * (H + pad): pad + r * (H + pad) + H, pad + c * (W + pad): pad + c * (W + pad) + W] = x[i]
-    g = (g * 255).round().astype(np.uint8)
-    return g[..., 0] if C == 1 else g
+    return (tile_images(x, image_shape, ncol, pad) * 255).round().astype(np.uint8)   # figures.tile_images, white gaps
 
 # %% ../nbs/18a_use.ipynb #46168223
 def display_range(tr):
