@@ -231,8 +231,6 @@ def resume_hint(a, e):
 # %% ../nbs/19_cli.ipynb #4d5e8510
 def _command(a):
     from aevb_nb.commands import run_train, run_evaluate, run_reproduce, run_use, say
-    from aevb_nb.loop import resolve_device
-    if a.command == 'reproduce': resolve_device(a.device)           # one device rule for every command
     cmds = {'train': run_train, 'evaluate': run_evaluate, 'reproduce': run_reproduce, 'sample': run_use,
             'encode': run_use, 'reconstruct': run_use, 'manifold': run_use}
     res = cmds[a.command](a)

@@ -248,6 +248,7 @@ def run_use(a):
 # %% ../nbs/18c_commands.ipynb #22359d3e
 def run_reproduce(args):
     "Run `aevb reproduce` from parsed `args`; returns the exit code (0)."
+    resolve_device(args.device)                                      # the one device rule, before any work
     r = reproduce(args.figure, out=args.out, n_samples=args.n_samples, device=args.device, dry_run=args.dry_run,
                   work_dir=args.work_dir, data_dir=args.data_dir, panels=args.panels, methods=args.methods,
                   eval_n=args.eval_n, evals_per_decade=args.evals_per_decade, jobs=args.jobs,
